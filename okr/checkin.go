@@ -1,0 +1,104 @@
+package okr
+
+import "time"
+
+// CheckinState is where a check-in stands in its cycle.
+type CheckinState string
+
+// States of a check-in.
+const (
+	Scheduled CheckinState = "scheduled"
+	Sent      CheckinState = "sent"
+	Answered  CheckinState = "answered"
+	Skipped   CheckinState = "skipped"
+	Missed    CheckinState = "missed"
+	Away      CheckinState = "away"
+)
+
+// Checkin is one person's check-in for one team cycle.
+type Checkin struct {
+	ID            int64        `db:"id"`
+	TeamID        int64        `db:"team_id"`
+	UserID        string       `db:"user_id"`
+	CycleStart    time.Time    `db:"cycle_start"`
+	DueAt         time.Time    `db:"due_at"`
+	State         CheckinState `db:"state"`
+	DMChannel     string       `db:"dm_channel"`
+	DMTS          string       `db:"dm_ts"`
+	RemindersSent int          `db:"reminders_sent"`
+	Blockers      string       `db:"blockers"`
+	AnsweredAt    *time.Time   `db:"answered_at"`
+}
+
+// KRUpdate is a new value and confidence reported for a key result.
+type KRUpdate struct {
+	ID          int64     `db:"id"`
+	KeyResultID int64     `db:"key_result_id"`
+	Value       float64   `db:"value"`
+	Confidence  int       `db:"confidence"`
+	Status      Status    `db:"status"`
+	Comment     string    `db:"comment"`
+	UserID      string    `db:"user_id"`
+	CheckinID   *int64    `db:"checkin_id"`
+	CreatedAt   time.Time `db:"created_at"`
+}
+
+// Schedule is a team's weekly rhythm, in each person's local time.
+type Schedule struct {
+	TeamID         int64         `db:"team_id"`
+	CheckinWeekday time.Weekday  `db:"checkin_weekday"`
+	CheckinMinute  int           `db:"checkin_minute"` // minutes after local midnight
+	ReminderDelay  time.Duration `db:"reminder_delay"`
+	DigestWeekday  time.Weekday  `db:"digest_weekday"`
+	DigestMinute   int           `db:"digest_minute"`
+	QuarterSummary bool          `db:"quarter_summary"`
+}
+
+// DefaultSchedule is a new team's schedule: check-ins Monday 10:00, a
+// reminder after 24 h, the digest Friday 16:00, quarterly summaries on.
+func DefaultSchedule(teamID int64) Schedule {
+	return Schedule{
+		TeamID:         teamID,
+		CheckinWeekday: time.Monday,
+		CheckinMinute:  10 * 60,
+		ReminderDelay:  24 * time.Hour,
+		DigestWeekday:  time.Friday,
+		DigestMinute:   16 * 60,
+		QuarterSummary: true,
+	}
+}
+
+// AlertRule names what raised an alert.
+type AlertRule string
+
+// Rules that raise alerts.
+const (
+	RuleKPIHealth      AlertRule = "kpi_health"
+	RuleKROffTrack     AlertRule = "kr_off_track"
+	RuleConfidenceDrop AlertRule = "confidence_drop"
+	RuleBehindPace     AlertRule = "behind_pace"
+)
+
+// AlertState says whether an alert still holds.
+type AlertState string
+
+// States of an alert.
+const (
+	AlertOpen     AlertState = "open"
+	AlertResolved AlertState = "resolved"
+)
+
+// Alert is a change of health announced in a team's channel.
+type Alert struct {
+	ID          int64      `db:"id"`
+	TeamID      int64      `db:"team_id"`
+	SubjectKind string     `db:"subject_kind"` // "kpi" or "kr"
+	SubjectID   int64      `db:"subject_id"`
+	Rule        AlertRule  `db:"rule"`
+	Level       Colour     `db:"level"`
+	State       AlertState `db:"state"`
+	ChannelID   string     `db:"channel_id"`
+	MessageTS   string     `db:"message_ts"`
+	OpenedAt    time.Time  `db:"opened_at"`
+	ResolvedAt  *time.Time `db:"resolved_at"`
+}
