@@ -1,0 +1,297 @@
+// Package bot is okrbot's Slack transport: it holds the Socket Mode
+// connection, routes envelopes, parses /okr commands, builds Block Kit and
+// calls the domain (okr) and, through the Store interface it declares, the
+// database.
+//
+// It is the only package of okrbot that imports slack-go, and it writes no SQL.
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
+	"github.com/slack-go/slack/socketmode"
+
+	"github.com/okrbot/okrbot/okr"
+)
+
+// Config is what the bot needs to run.
+type Config struct {
+	BotToken string // xoxb-
+	AppToken string // xapp-
+	// APIURL is the base of every Web API call, with a trailing slash.
+	APIURL string
+	// FiscalYearStart is the month the fiscal year starts in.
+	FiscalYearStart time.Month
+	// Location is the time zone of people Slack gives none, and of periods.
+	Location *time.Location
+	Logger   *slog.Logger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// ShutdownGrace bounds how long in-flight work may run after Run's
+	// context ends; 10 s when zero.
+	ShutdownGrace time.Duration
+	// HTTPClient is used for the Web API and response URLs; a client with a
+	// 10 s timeout when nil.
+	HTTPClient *http.Client
+}
+
+// Bot is a running okrbot Slack app.
+type Bot struct {
+	cfg    Config
+	api    *slack.Client
+	sm     *socketmode.Client
+	store  Store
+	log    *slog.Logger
+	people *people
+
+	commands map[string]commandHandler
+	actions  map[string]actionHandler
+	views    map[string]viewHandler
+	events   map[string]eventHandler
+
+	connected atomic.Bool
+	work      sync.WaitGroup
+}
+
+// New returns a bot that talks to Slack through cfg.APIURL and keeps its
+// state in store.
+func New(cfg Config, store Store) *Bot {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Location == nil {
+		cfg.Location = time.UTC
+	}
+	if cfg.FiscalYearStart == 0 {
+		cfg.FiscalYearStart = time.January
+	}
+	if cfg.ShutdownGrace == 0 {
+		cfg.ShutdownGrace = 10 * time.Second
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	api := slack.New(cfg.BotToken,
+		slack.OptionAppLevelToken(cfg.AppToken),
+		slack.OptionAPIURL(cfg.APIURL),
+		slack.OptionHTTPClient(cfg.HTTPClient),
+		slack.OptionRetry(3),
+	)
+	b := &Bot{
+		cfg:   cfg,
+		api:   api,
+		sm:    socketmode.New(api),
+		store: store,
+		log:   cfg.Logger,
+	}
+	b.people = newPeople(api, cfg.Now)
+	b.commands, b.actions = b.commandHandlers(), b.actionHandlers()
+	b.views, b.events = b.viewHandlers(), b.eventHandlers()
+	return b
+}
+
+// Connected reports whether the Socket Mode connection is up.
+func (b *Bot) Connected() bool { return b.connected.Load() }
+
+// Run connects to Slack and serves envelopes until ctx ends or the
+// connection fails for good (a revoked or invalid token). When ctx ends it
+// takes no new envelope, lets the work in flight finish for at most
+// ShutdownGrace, and returns nil.
+func (b *Bot) Run(ctx context.Context) error {
+	// Work outlives ctx by the grace period, so a shutdown does not cut a
+	// half-done reply short.
+	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+
+	runErr := make(chan error, 1)
+	go func() { runErr <- b.sm.RunContext(ctx) }()
+
+	for {
+		select {
+		case evt := <-b.sm.Events:
+			if ctx.Err() != nil {
+				continue // Slack redelivers what is not acked
+			}
+			b.handleEvent(workCtx, evt)
+		case err := <-runErr:
+			b.connected.Store(false)
+			b.finish(cancelWork)
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("bot: socket mode: %s", redactError(err))
+		}
+	}
+}
+
+// finish waits for in-flight work, at most ShutdownGrace, then cancels it.
+func (b *Bot) finish(cancelWork context.CancelFunc) {
+	done := make(chan struct{})
+	go func() { b.work.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(b.cfg.ShutdownGrace):
+		b.log.Warn("shutdown grace period over; cancelling work in flight", slog.Duration("grace", b.cfg.ShutdownGrace))
+		cancelWork()
+		<-done
+	}
+}
+
+// handleEvent reacts to one socketmode event: connection changes inline,
+// envelopes in their own goroutine so the event channel keeps draining.
+func (b *Bot) handleEvent(ctx context.Context, evt socketmode.Event) {
+	switch evt.Type {
+	case socketmode.EventTypeConnected, socketmode.EventTypeHello:
+		if !b.connected.Swap(true) {
+			b.log.Info("connected to Slack")
+		}
+	case socketmode.EventTypeConnecting:
+		b.connected.Store(false)
+	case socketmode.EventTypeConnectionError:
+		b.connected.Store(false)
+		if e, ok := evt.Data.(*slack.ConnectionErrorEvent); ok {
+			b.log.Warn("cannot connect to Slack; retrying", slog.Int("attempt", e.Attempt),
+				slog.Duration("backoff", e.Backoff), slog.String("error", redactError(e.ErrorObj)))
+		}
+	case socketmode.EventTypeDisconnect:
+		b.connected.Store(false)
+		reason := ""
+		if evt.Request != nil {
+			reason = evt.Request.Reason
+		}
+		b.log.Info("Slack asked to reconnect", slog.String("reason", reason))
+		if reason == "too_many_websockets" {
+			b.log.Error("Slack refused this connection: the app already has its 10 Socket Mode connections; scheduled work goes on")
+		}
+	case socketmode.EventTypeInvalidAuth:
+		b.log.Error("Slack refused the app token (invalid_auth)")
+	case socketmode.EventTypeIncomingError, socketmode.EventTypeErrorBadMessage, socketmode.EventTypeErrorWriteFailed:
+		b.log.Warn("socket mode error", slog.String("type", string(evt.Type)))
+	case socketmode.EventTypeSlashCommand, socketmode.EventTypeInteractive, socketmode.EventTypeEventsAPI:
+		if evt.Request == nil {
+			return
+		}
+		b.work.Add(1)
+		go func() {
+			defer b.work.Done()
+			defer b.recoverPanic(evt.Request.EnvelopeID)
+			b.dispatch(ctx, evt)
+		}()
+	}
+}
+
+func (b *Bot) recoverPanic(envelopeID string) {
+	if r := recover(); r != nil {
+		b.log.Error("panic handling envelope", slog.String("envelope_id", envelopeID),
+			slog.Any("panic", r), slog.String("stack", string(debug.Stack())))
+	}
+}
+
+// dispatch acks one envelope and does its work.
+func (b *Bot) dispatch(ctx context.Context, evt socketmode.Event) {
+	req := evt.Request
+	log := b.log.With(slog.String("envelope_id", req.EnvelopeID), slog.String("envelope_type", req.Type))
+	switch data := evt.Data.(type) {
+	case slack.SlashCommand:
+		b.ack(req, nil)
+		if !b.firstTime(ctx, "envelope:"+req.EnvelopeID, log) {
+			return
+		}
+		b.onSlashCommand(ctx, log, data)
+	case slack.InteractionCallback:
+		b.onInteraction(ctx, log, req, data)
+	case slackevents.EventsAPIEvent:
+		b.ack(req, nil)
+		key := "envelope:" + req.EnvelopeID
+		if cb, ok := data.Data.(*slackevents.EventsAPICallbackEvent); ok && cb.EventID != "" {
+			key = "event:" + cb.EventID
+		}
+		if !b.firstTime(ctx, key, log) {
+			log.Info("redelivered event ignored", slog.Int("retry_attempt", req.RetryAttempt))
+			return
+		}
+		b.onEventsAPI(ctx, log, data)
+	default:
+		b.ack(req, nil)
+		log.Warn("envelope with an unexpected payload")
+	}
+}
+
+// ack answers an envelope; payload may be nil.
+func (b *Bot) ack(req *socketmode.Request, payload any) {
+	var err error
+	if payload == nil {
+		err = b.sm.Ack(*req)
+	} else {
+		err = b.sm.Ack(*req, payload)
+	}
+	if err != nil {
+		b.log.Error("ack failed", slog.String("envelope_id", req.EnvelopeID), slog.String("error", err.Error()))
+	}
+}
+
+// firstTime claims key and reports whether this is its first delivery. When
+// the database cannot say, it errs on the side of doing the work.
+func (b *Bot) firstTime(ctx context.Context, key string, log *slog.Logger) bool {
+	ok, err := b.store.ClaimEvent(ctx, key)
+	if err != nil {
+		log.Error("cannot record envelope", slog.String("error", err.Error()))
+		return true
+	}
+	return ok
+}
+
+// now returns the current time in the default location.
+func (b *Bot) now() time.Time { return b.cfg.Now().In(b.cfg.Location) }
+
+// currentQuarter returns the fiscal quarter of now.
+func (b *Bot) currentQuarter() okr.Period {
+	return okr.QuarterOf(b.now(), b.cfg.FiscalYearStart)
+}
+
+// userMessage returns the words to show a person for err, logging it when it
+// is ours rather than theirs.
+func (b *Bot) userMessage(log *slog.Logger, err error) string {
+	var ue *UsageError
+	if errors.As(err, &ue) {
+		return ue.Problem
+	}
+	if okr.ErrorCode(err) == okr.EINTERNAL {
+		log.Error("internal error", slog.String("error", err.Error()))
+		if errors.Is(err, context.DeadlineExceeded) {
+			return "That took too long on our side; nothing was changed. Please try again."
+		}
+		return "Sorry, something went wrong on our side and nothing was changed. Please try again in a moment."
+	}
+	return okr.ErrorMessage(err)
+}
+
+// redactError returns err's text with anything token-like cut out.
+func redactError(err error) string {
+	if err == nil {
+		return ""
+	}
+	words := strings.Fields(err.Error())
+	for i, w := range words {
+		for _, p := range []string{"xoxb-", "xapp-", "xoxp-", "ticket="} {
+			if j := strings.Index(w, p); j >= 0 {
+				words[i] = w[:j] + p + "[redacted]"
+			}
+		}
+	}
+	return strings.Join(words, " ")
+}

@@ -1,0 +1,39 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/okrbot/okrbot/okr"
+)
+
+// cmdHelp answers /okr help with every command.
+func (b *Bot) cmdHelp(ctx context.Context, in commandInput) (*reply, error) {
+	var lines []string
+	for _, s := range grammar {
+		lines = append(lines, fmt.Sprintf("`%s` — %s", s.usage, s.summary))
+	}
+	text := "*okrbot* runs your team's OKRs and KPIs here in Slack.\n" + strings.Join(lines, "\n") +
+		"\nAdd `help` after any command for just its usage."
+	return &reply{Text: text}, nil
+}
+
+// helpReply answers "/okr <command> help".
+func helpReply(s commandSpec) *reply {
+	return &reply{Text: fmt.Sprintf("`%s` — %s", s.usage, s.summary)}
+}
+
+// errorReply says what went wrong and, for bad input, how to do it right.
+func errorReply(message string, err error, cmd Command) *reply {
+	text := ":warning: " + message
+	var ue *UsageError
+	switch {
+	case errors.As(err, &ue) && ue.Usage != "":
+		text += "\nUsage:\n```" + ue.Usage + "```"
+	case okr.ErrorCode(err) == okr.EINVALID:
+		text += "\nUsage: `" + cmd.Spec().usage + "`"
+	}
+	return &reply{Text: text}
+}

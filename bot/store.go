@@ -1,0 +1,51 @@
+package bot
+
+import (
+	"context"
+
+	"github.com/okrbot/okrbot/okr"
+)
+
+// Store is what the bot needs of the database. Errors carry okr codes:
+// ENOTFOUND for a missing row, ECONFLICT for a duplicate.
+type Store interface {
+	// Ping reports whether the database answers.
+	Ping(ctx context.Context) error
+
+	// ClaimEvent records key as processed and reports true the first time it
+	// is claimed, false for every later claim (a redelivery).
+	ClaimEvent(ctx context.Context, key string) (bool, error)
+
+	// CreateTeam stores a team, makes its creator (CreatedBy) its first lead
+	// and gives it the default schedule, in one transaction. ECONFLICT when
+	// the channel is bound to a team already or the name is taken.
+	CreateTeam(ctx context.Context, t *okr.Team) error
+	// Team returns a team by id.
+	Team(ctx context.Context, id int64) (*okr.Team, error)
+	// TeamByChannel returns the team bound to a channel.
+	TeamByChannel(ctx context.Context, channelID string) (*okr.Team, error)
+	// TeamsByMember returns the teams a person belongs to, by name.
+	TeamsByMember(ctx context.Context, userID string) ([]okr.Team, error)
+	// MemberRole returns a person's role in a team, "" when not a member.
+	MemberRole(ctx context.Context, teamID int64, userID string) (okr.Role, error)
+	// AddMembers adds people to a team with a role. Adding a lead promotes an
+	// existing member; adding a member never demotes a lead. It returns the
+	// people whose membership or role changed.
+	AddMembers(ctx context.Context, teamID int64, userIDs []string, role okr.Role, by string) ([]string, error)
+	// TeamMembers returns a team's members, leads first.
+	TeamMembers(ctx context.Context, teamID int64) ([]okr.Member, error)
+
+	// CreateObjective stores an objective in period p with its key results
+	// (o.KeyResults) in one transaction, setting their IDs.
+	CreateObjective(ctx context.Context, o *okr.Objective, p okr.Period) error
+	// Objective returns an objective with its key results.
+	Objective(ctx context.Context, id int64) (*okr.Objective, error)
+	// ObjectivesByTeam returns a team's objectives in a period with their key
+	// results, oldest first.
+	ObjectivesByTeam(ctx context.Context, teamID int64, period string) ([]okr.Objective, error)
+	// ObjectivesByOwner returns the objectives in a period that a person owns
+	// or owns a key result of, with all their key results.
+	ObjectivesByOwner(ctx context.Context, userID, period string) ([]okr.Objective, error)
+	// CreateKeyResult adds a key result to an objective, setting its ID.
+	CreateKeyResult(ctx context.Context, kr *okr.KeyResult) error
+}
