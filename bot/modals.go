@@ -29,7 +29,9 @@ const (
 func krField(i int, name string) string { return fmt.Sprintf("kr%d_%s", i, name) }
 
 // form reads a submitted view's state.
-type form struct{ values map[string]map[string]slack.BlockAction }
+type form struct {
+	values map[string]map[string]slack.BlockAction
+}
 
 func newForm(v slack.View) form {
 	if v.State == nil {

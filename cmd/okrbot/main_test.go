@@ -99,8 +99,8 @@ func (h *harness) withTeam(tb testing.TB) {
 func TestConfigErrors(t *testing.T) {
 	base := map[string]string{
 		"SLACK_BOT_TOKEN": "xoxb-secret-bot", "SLACK_APP_TOKEN": "xapp-secret-app",
-		"DATABASE_URL":    "postgres://okrbot:hunter2@db:5432/okrbot?sslmode=disable",
-		"SLACK_API_URL":   "", "HTTP_ADDR": "", "LOG_LEVEL": "", "DEFAULT_TIMEZONE": "", "FISCAL_YEAR_START_MONTH": "",
+		"DATABASE_URL":  "postgres://okrbot:hunter2@db:5432/okrbot?sslmode=disable",
+		"SLACK_API_URL": "", "HTTP_ADDR": "", "LOG_LEVEL": "", "DEFAULT_TIMEZONE": "", "FISCAL_YEAR_START_MONTH": "",
 	}
 	tests := []struct {
 		name, key, value, want string
