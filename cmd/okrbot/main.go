@@ -20,14 +20,18 @@ import (
 	_ "time/tzdata" // time zones in a static image too
 
 	"github.com/okrbot/okrbot/bot"
+	"github.com/okrbot/okrbot/scheduler"
 	"github.com/okrbot/okrbot/storage"
 )
 
 // Version is set at build time with -ldflags "-X main.Version=…".
 var Version = "dev"
 
-// Compile-time check that the store is what the bot needs.
-var _ bot.Store = (*storage.Store)(nil)
+// Compile-time checks that the store is what the bot and the scheduler need.
+var (
+	_ bot.Store       = (*storage.Store)(nil)
+	_ scheduler.Store = (*storage.Store)(nil)
+)
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -177,6 +181,11 @@ func (m *Main) Run(ctx context.Context) error {
 		Now:             now,
 	}, st)
 
+	sched, err := scheduler.New(scheduler.Config{Location: m.Config.location, Logger: m.Log}, st)
+	if err != nil {
+		return err
+	}
+
 	m.httpLn, err = net.Listen("tcp", m.Config.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("HTTP_ADDR %s: %w", m.Config.HTTPAddr, err)
@@ -187,11 +196,15 @@ func (m *Main) Run(ctx context.Context) error {
 			m.Log.Error("http server stopped", slog.String("error", err.Error()))
 		}
 	}()
+	sched.Start()
 	close(m.ready)
 	m.Log.Info("okrbot started", slog.String("version", Version), slog.String("http_addr", m.httpLn.Addr().String()))
 
 	err = m.Bot.Run(ctx)
 
+	if serr := sched.Shutdown(); serr != nil {
+		m.Log.Error("scheduler shutdown", slog.String("error", serr.Error()))
+	}
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(shutdownCtx)
