@@ -13,6 +13,10 @@ const (
 	Skipped   CheckinState = "skipped"
 	Missed    CheckinState = "missed"
 	Away      CheckinState = "away"
+	// Sending is a check-in claimed by a sender: its DM may be on its way.
+	Sending CheckinState = "sending"
+	// Undeliverable is a check-in whose DM cannot reach the person; Reason says why.
+	Undeliverable CheckinState = "undeliverable"
 )
 
 // Checkin is one person's check-in for one team cycle.
@@ -27,8 +31,25 @@ type Checkin struct {
 	DMTS          string       `db:"dm_ts"`
 	RemindersSent int          `db:"reminders_sent"`
 	Blockers      string       `db:"blockers"`
+	SentAt        *time.Time   `db:"sent_at"`
 	AnsweredAt    *time.Time   `db:"answered_at"`
+	ClaimedUntil  *time.Time   `db:"claimed_until"`
+	ClaimedBy     string       `db:"claimed_by"`
+	Attempts      int          `db:"attempts"`
+	Reason        string       `db:"reason"`
+	ReminderTS    string       `db:"reminder_ts"`
+	// Recovered is set on a check-in claimed from a sender whose claim
+	// expired: its DM may have gone out without being recorded.
+	Recovered bool `db:"-"`
 }
+
+// Open reports whether the check-in can still be answered.
+func (c *Checkin) Open() bool {
+	return c.State == Scheduled || c.State == Sending || c.State == Sent
+}
+
+// ClosesAt returns when the check-in's cycle ends.
+func (c *Checkin) ClosesAt() time.Time { return c.DueAt.Add(CycleLength) }
 
 // KRUpdate is a new value and confidence reported for a key result.
 type KRUpdate struct {
@@ -101,4 +122,22 @@ type Alert struct {
 	MessageTS   string     `db:"message_ts"`
 	OpenedAt    time.Time  `db:"opened_at"`
 	ResolvedAt  *time.Time `db:"resolved_at"`
+}
+
+// OwnedKeyResult is a key result with what a person needs to recognise it.
+type OwnedKeyResult struct {
+	KeyResult
+	ObjectiveTitle string `db:"objective_title"`
+	TeamID         int64  `db:"team_id"`
+	TeamName       string `db:"team_name"`
+}
+
+// CheckinAnswer is what a person reported in a check-in, or off-cycle when
+// CheckinID is nil.
+type CheckinAnswer struct {
+	CheckinID *int64
+	UserID    string
+	Updates   []KRUpdate
+	Blockers  string
+	At        time.Time
 }

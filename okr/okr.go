@@ -17,6 +17,10 @@ const (
 	EFORBIDDEN = "forbidden" // the person may not do this; Message says why
 	ECONFLICT  = "conflict"  // it exists already, or the state moved on
 	EINTERNAL  = "internal"  // anything else: logged, never shown in detail
+
+	// EUNDELIVERABLE says a message cannot reach a person, for good
+	// (deactivated, unknown, a bot); Message is the reason.
+	EUNDELIVERABLE = "undeliverable"
 )
 
 // Error is a domain error with a code and a message that is safe to show a user.
