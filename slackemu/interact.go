@@ -97,7 +97,7 @@ func (s *Server) SlashCommand(ctx context.Context, userID, channelID, command, t
 		"response_url":          s.newResponseURLLocked(&responseURL{userID: userID, channelID: channelID}),
 		"trigger_id":            s.newTriggerLocked(userID),
 	}
-	s.transcript = append(s.transcript, Entry{Time: s.opts.Now(), Where: s.whereLocked(channelID), Kind: "command",
+	s.addEntryLocked(Entry{Time: s.opts.Now(), Where: s.whereLocked(channelID), Kind: "command",
 		Text: s.userNameLocked(userID) + " typed " + strings.TrimSpace(command+" "+text)})
 	s.notifyLocked()
 	s.mu.Unlock()
@@ -133,7 +133,7 @@ func (s *Server) recordTimeout(userID, channelID string, err error) {
 	if channelID != "" {
 		where += " in " + s.whereLocked(channelID)
 	}
-	s.transcript = append(s.transcript, Entry{Time: s.opts.Now(), Where: where, Kind: "error",
+	s.addEntryLocked(Entry{Time: s.opts.Now(), Where: where, Kind: "error",
 		Text: "(Slack) This app did not respond in time (operation_timeout)"})
 	s.notifyLocked()
 }
@@ -172,7 +172,7 @@ func (s *Server) showResponse(userID, channelID string, origin *MessageRef, orig
 	}
 	if responseType == "in_channel" {
 		m := &Message{Channel: channelID, TS: s.newTSLocked(), User: s.opts.BotUserID, Text: text, Blocks: blocks, ViaResponseURL: true}
-		s.messages[channelID] = append(s.messages[channelID], m)
+		s.addMessageLocked(m)
 		s.recordLocked(s.whereLocked(channelID), "message", m)
 		s.notifyLocked()
 		return nil
@@ -227,8 +227,8 @@ func (s *Server) handleResponseURL(w http.ResponseWriter, r *http.Request) {
 				m = s.findMessageLocked(ru.origin.Channel, ru.origin.TS)
 			}
 			if m != nil {
-				m.Deleted = true
-				s.transcript = append(s.transcript, Entry{Time: s.opts.Now(), Where: s.whereLocked(m.Channel), Kind: "delete",
+				s.deleteMessageLocked(m)
+				s.addEntryLocked(Entry{Time: s.opts.Now(), Where: s.whereLocked(m.Channel), Kind: "delete",
 					Text: "(message " + m.TS + " deleted)"})
 			}
 		}
@@ -304,7 +304,7 @@ func (s *Server) clickMessage(ctx context.Context, userID string, where MessageR
 	if !ephemeral {
 		payload["message"] = s.messageJSON(m)
 	}
-	s.transcript = append(s.transcript, Entry{Time: s.opts.Now(), Where: s.whereLocked(m.Channel), Kind: "click",
+	s.addEntryLocked(Entry{Time: s.opts.Now(), Where: s.whereLocked(m.Channel), Kind: "click",
 		Text: s.userNameLocked(userID) + " clicked " + actionLabel(action)})
 	s.notifyLocked()
 	s.mu.Unlock()
@@ -423,7 +423,7 @@ func (s *Server) OpenHome(ctx context.Context, userID string) (Ack, error) {
 	if id, ok := s.homes[userID]; ok {
 		event["view"] = s.views[id].obj
 	}
-	s.transcript = append(s.transcript, Entry{Time: s.opts.Now(), Where: "home of " + s.userNameLocked(userID), Kind: "open",
+	s.addEntryLocked(Entry{Time: s.opts.Now(), Where: "home of " + s.userNameLocked(userID), Kind: "open",
 		Text: s.userNameLocked(userID) + " opened the Home tab"})
 	s.notifyLocked()
 	b, err := json.Marshal(event)

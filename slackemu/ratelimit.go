@@ -20,8 +20,8 @@ func (b *bucket) take(now time.Time) (time.Duration, bool) {
 		b.tokens = math.Min(b.capacity, b.tokens+now.Sub(b.last).Seconds()*b.rate)
 	}
 	b.last = now
-	if b.tokens >= 1 {
-		b.tokens--
+	if b.tokens >= 1-1e-9 { // tolerate float error: waiting the reported time must suffice
+		b.tokens = max(0, b.tokens-1)
 		return 0, true
 	}
 	return time.Duration((1 - b.tokens) / b.rate * float64(time.Second)), false
@@ -49,6 +49,7 @@ var methodTiers = map[string]tierLimit{
 	"chat.delete":                  tier3,
 	"conversations.open":           tier3,
 	"conversations.info":           tier3,
+	"conversations.history":        tier3,
 	"chat.postEphemeral":           tier4,
 	"views.open":                   tier4,
 	"views.push":                   tier4,
@@ -83,7 +84,8 @@ func (l *limiter) bucket(key string, t tierLimit) *bucket {
 }
 
 // allow takes a token for the method (and channel, for chat.postMessage); when
-// limited it returns the Retry-After in whole seconds.
+// limited it returns the Retry-After: the time until the limiting bucket holds a
+// token again, in whole seconds rounded up, at least 1.
 func (l *limiter) allow(method, channel string, now time.Time) (int, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -105,7 +107,13 @@ func (l *limiter) allow(method, channel string, now time.Time) (int, bool) {
 	if ok {
 		return 0, false
 	}
-	return int(math.Ceil(wait.Seconds())), true
+	return retryAfterSeconds(wait), true
+}
+
+// retryAfterSeconds rounds a wait up to whole seconds, at least 1, so a client
+// that waits that long finds a token.
+func retryAfterSeconds(wait time.Duration) int {
+	return max(1, int(math.Ceil(wait.Seconds())))
 }
 
 func (l *limiter) injected(method string) (int, bool) {

@@ -64,6 +64,9 @@ type Options struct {
 	AppID string
 	// MaxConnections is the number of concurrent websockets allowed. Default 10.
 	MaxConnections int
+	// NoTranscript turns transcript recording off (Transcript returns nothing),
+	// e.g. for benchmarks with many messages.
+	NoTranscript bool
 }
 
 func (o *Options) setDefaults() {
@@ -109,11 +112,14 @@ type MessageRef struct{ Channel, TS string }
 type Message struct {
 	Channel, TS, ThreadTS, User, Text string
 	Blocks                            json.RawMessage
-	Ephemeral                         bool
-	EphemeralTo                       string
-	Edited                            bool
-	Deleted                           bool
-	ViaResponseURL                    bool
+	// Metadata is the message metadata set by chat.postMessage or chat.update,
+	// {"event_type":…,"event_payload":{…}}, or nil.
+	Metadata       json.RawMessage
+	Ephemeral      bool
+	EphemeralTo    string
+	Edited         bool
+	Deleted        bool
+	ViaResponseURL bool
 }
 
 // Ref returns the message's reference.
@@ -137,7 +143,9 @@ type Server struct {
 	httpSrv *http.Server
 	base    string // http://127.0.0.1:PORT
 
-	mu      sync.Mutex
+	mu sync.Mutex
+	// changed is closed and set to nil on every state change; it is created
+	// lazily by waiters, so changes nobody waits for cost nothing.
 	changed chan struct{}
 	closed  bool
 
@@ -146,16 +154,24 @@ type Server struct {
 
 	users     map[string]*User
 	userOrder []string
+	userIdx   map[string]int            // user ID -> index in userOrder
+	locs      map[string]*time.Location // time zone cache for userJSON
 	channels  map[string]*Channel
 	ims       map[string]string // user ID -> IM ID
 	imUsers   map[string]string // IM ID -> user ID
 
-	messages   map[string][]*Message // channel ID -> messages (incl. IMs)
+	messages   map[string][]*Message // channel ID -> messages (incl. IMs), in ts order
+	msgIndex   map[MessageRef]*Message
+	replies    map[MessageRef]int // thread parent -> number of live replies
+	totalPosts int
 	ephemerals []*Message
+	ephByUser  map[string][]*Message
+	ephIndex   map[MessageRef]*Message
 	files      map[string]*File
 	fileOrder  []string
 	calls      map[string]int
-	transcript []Entry
+	limited    map[string]int // method -> 429 answers
+	transcript []entryRec
 
 	triggers     map[string]*trigger
 	responseURLs map[string]*responseURL
@@ -189,8 +205,14 @@ func New(opts Options) *Server {
 		opts:         opts,
 		ln:           ln,
 		base:         "http://" + ln.Addr().String(),
-		changed:      make(chan struct{}),
 		users:        map[string]*User{},
+		userIdx:      map[string]int{},
+		locs:         map[string]*time.Location{},
+		msgIndex:     map[MessageRef]*Message{},
+		replies:      map[MessageRef]int{},
+		ephByUser:    map[string][]*Message{},
+		ephIndex:     map[MessageRef]*Message{},
+		limited:      map[string]int{},
 		channels:     map[string]*Channel{},
 		ims:          map[string]string{},
 		imUsers:      map[string]string{},
@@ -209,6 +231,7 @@ func New(opts Options) *Server {
 		limits:       newLimiter(),
 	}
 	s.users[opts.BotUserID] = &User{ID: opts.BotUserID, Name: "okrbot", RealName: "OKR Bot", IsBot: true, TZ: "UTC"}
+	s.userIdx[opts.BotUserID] = 0
 	s.userOrder = append(s.userOrder, opts.BotUserID)
 
 	mux := http.NewServeMux()
@@ -257,6 +280,7 @@ func (s *Server) AddUser(u User) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.users[u.ID]; !ok {
+		s.userIdx[u.ID] = len(s.userOrder)
 		s.userOrder = append(s.userOrder, u.ID)
 	}
 	cp := u
@@ -279,8 +303,18 @@ func (s *Server) AddChannel(c Channel) {
 
 // notifyLocked wakes every WaitFor. s.mu must be held.
 func (s *Server) notifyLocked() {
-	close(s.changed)
-	s.changed = make(chan struct{})
+	if s.changed != nil {
+		close(s.changed)
+		s.changed = nil
+	}
+}
+
+// changedLocked returns a channel closed at the next state change. s.mu must be held.
+func (s *Server) changedLocked() <-chan struct{} {
+	if s.changed == nil {
+		s.changed = make(chan struct{})
+	}
+	return s.changed
 }
 
 // WaitFor blocks until cond returns true, re-checking it whenever the emulator's
@@ -288,7 +322,7 @@ func (s *Server) notifyLocked() {
 func (s *Server) WaitFor(ctx context.Context, cond func() bool) error {
 	for {
 		s.mu.Lock()
-		ch := s.changed
+		ch := s.changedLocked()
 		s.mu.Unlock()
 		if cond() {
 			return nil
@@ -308,6 +342,29 @@ func (s *Server) Calls(method string) int {
 	return s.calls[method]
 }
 
+// RateLimited returns how many times a Web API method was answered with HTTP 429,
+// by the rate limits or by InjectErrors.
+func (s *Server) RateLimited(method string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.limited[method]
+}
+
+// CountPosts returns how many messages the bot posted in a conversation, given
+// as a channel ID, an IM ID or a user ID (their IM), including messages deleted
+// since; "" counts every conversation. It is O(1), cheap enough for WaitFor.
+func (s *Server) CountPosts(channel string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if channel == "" {
+		return s.totalPosts
+	}
+	if im, ok := s.ims[channel]; ok {
+		channel = im
+	}
+	return len(s.messages[channel])
+}
+
 // Messages returns the channel's (or IM's) messages in order, in their latest
 // state; deleted messages stay in the list with Deleted set.
 func (s *Server) Messages(channelID string) []Message {
@@ -316,7 +373,8 @@ func (s *Server) Messages(channelID string) []Message {
 	return copyMessages(s.messages[channelID])
 }
 
-// DM returns the messages of the IM between the bot and the user.
+// DM returns the messages the bot posted in its IM with the user, oldest first,
+// in their latest state (deleted ones with Deleted set).
 func (s *Server) DM(userID string) []Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -339,13 +397,7 @@ func (s *Server) IMChannel(userID string) string {
 func (s *Server) Ephemerals(userID string) []Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []*Message
-	for _, m := range s.ephemerals {
-		if m.EphemeralTo == userID {
-			out = append(out, m)
-		}
-	}
-	return copyMessages(out)
+	return copyMessages(s.ephByUser[userID])
 }
 
 // Files returns the uploaded files whose upload was completed, in order.
@@ -370,9 +422,31 @@ func copyMessages(ms []*Message) []Message {
 	for _, m := range ms {
 		cp := *m
 		cp.Blocks = append(json.RawMessage(nil), m.Blocks...)
+		cp.Metadata = append(json.RawMessage(nil), m.Metadata...)
 		out = append(out, cp)
 	}
 	return out
+}
+
+// addMessageLocked stores a new bot message in its conversation. s.mu must be held.
+func (s *Server) addMessageLocked(m *Message) {
+	s.messages[m.Channel] = append(s.messages[m.Channel], m)
+	s.msgIndex[m.Ref()] = m
+	s.totalPosts++
+	if m.ThreadTS != "" && m.ThreadTS != m.TS {
+		s.replies[MessageRef{Channel: m.Channel, TS: m.ThreadTS}]++
+	}
+}
+
+// deleteMessageLocked marks a message deleted. s.mu must be held.
+func (s *Server) deleteMessageLocked(m *Message) {
+	if m.Deleted {
+		return
+	}
+	m.Deleted = true
+	if !m.Ephemeral && m.ThreadTS != "" && m.ThreadTS != m.TS {
+		s.replies[MessageRef{Channel: m.Channel, TS: m.ThreadTS}]--
+	}
 }
 
 // newID returns a fresh Slack-looking ID with the given prefix. s.mu must be held.

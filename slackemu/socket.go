@@ -277,7 +277,7 @@ func (s *Server) nextConn(ctx context.Context) (*wsConn, error) {
 			s.mu.Unlock()
 			return c, nil
 		}
-		ch := s.changed
+		ch := s.changedLocked()
 		s.mu.Unlock()
 		select {
 		case <-ch:

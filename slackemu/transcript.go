@@ -22,16 +22,52 @@ type Entry struct {
 	Text string
 }
 
-// Transcript returns everything every user and channel saw, in order.
+// entryRec is a transcript entry as stored. A message's text is rendered lazily,
+// on the first Transcript call after it was recorded, so recording is cheap.
+type entryRec struct {
+	Entry
+	lazy             bool
+	text, threadNote string
+	blocks           json.RawMessage
+}
+
+// Transcript returns everything every user and channel saw, in order. Mentions
+// in messages are turned into names when first rendered here.
 func (s *Server) Transcript() []Entry {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Entry(nil), s.transcript...)
+	out := make([]Entry, len(s.transcript))
+	for i := range s.transcript {
+		r := &s.transcript[i]
+		if r.lazy {
+			text := renderMessage(r.text, r.blocks)
+			if r.threadNote != "" {
+				text = "(in thread " + r.threadNote + ")\n" + text
+			}
+			r.Text = s.humanizeLocked(text)
+			r.lazy, r.text, r.threadNote, r.blocks = false, "", "", nil
+		}
+		out[i] = r.Entry
+	}
+	return out
+}
+
+// addEntryLocked adds an entry to the transcript. s.mu must be held.
+func (s *Server) addEntryLocked(e Entry) {
+	if s.opts.NoTranscript {
+		return
+	}
+	s.transcript = append(s.transcript, entryRec{Entry: e})
 }
 
 // WriteTranscript writes the transcript as plain text, for the demo.
 func (s *Server) WriteTranscript(w io.Writer) {
+	var day string
 	for _, e := range s.Transcript() {
+		if d := e.Time.Format("Monday, Jan 2, 2006 (MST)"); d != day {
+			day = d
+			fmt.Fprintf(w, "── %s ──\n\n", d)
+		}
 		fmt.Fprintf(w, "%s  %s  (%s)\n", e.Time.Format("15:04:05"), e.Where, e.Kind)
 		for _, line := range strings.Split(strings.TrimRight(e.Text, "\n"), "\n") {
 			fmt.Fprintf(w, "    %s\n", line)
@@ -41,12 +77,17 @@ func (s *Server) WriteTranscript(w io.Writer) {
 }
 
 // recordLocked adds a message to the transcript. s.mu must be held.
+// It keeps the message's current text and blocks (never modified in place) and
+// renders them later.
 func (s *Server) recordLocked(where, kind string, m *Message) {
-	text := renderMessage(m.Text, m.Blocks)
-	if m.ThreadTS != "" && m.ThreadTS != m.TS {
-		text = "(in thread " + m.ThreadTS + ")\n" + text
+	if s.opts.NoTranscript {
+		return
 	}
-	s.transcript = append(s.transcript, Entry{Time: s.opts.Now(), Where: where, Kind: kind, Text: s.humanizeLocked(text)})
+	r := entryRec{Entry: Entry{Time: s.opts.Now(), Where: where, Kind: kind}, lazy: true, text: m.Text, blocks: m.Blocks}
+	if m.ThreadTS != "" && m.ThreadTS != m.TS {
+		r.threadNote = m.ThreadTS
+	}
+	s.transcript = append(s.transcript, r)
 }
 
 func renderMessage(text string, blocks json.RawMessage) string {

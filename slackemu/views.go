@@ -305,7 +305,7 @@ func (s *Server) closeViewLocked(userID, viewID string, all bool) {
 	if len(s.stacks[userID]) == 0 {
 		delete(s.stacks, userID)
 	}
-	s.transcript = append(s.transcript, Entry{Time: s.opts.Now(), Where: "modal for " + s.userNameLocked(userID), Kind: "close",
+	s.addEntryLocked(Entry{Time: s.opts.Now(), Where: "modal for " + s.userNameLocked(userID), Kind: "close",
 		Text: "(modal closed)"})
 	s.notifyLocked()
 }
@@ -343,7 +343,7 @@ func (s *Server) SubmitView(ctx context.Context, userID, viewID string, values m
 		"api_app_id": s.opts.AppID, "token": "emu-verification-token", "trigger_id": s.newTriggerLocked(userID),
 		"view": view, "response_urls": []obj{}, "is_enterprise_install": false, "enterprise": nil,
 	}
-	s.transcript = append(s.transcript, Entry{Time: s.opts.Now(), Where: "modal for " + s.userNameLocked(userID), Kind: "submit",
+	s.addEntryLocked(Entry{Time: s.opts.Now(), Where: "modal for " + s.userNameLocked(userID), Kind: "submit",
 		Text: s.userNameLocked(userID) + " submitted " + describeValues(values)})
 	s.notifyLocked()
 	s.mu.Unlock()
@@ -383,7 +383,7 @@ func (s *Server) SubmitView(ctx context.Context, userID, viewID string, values m
 			}
 			lines = append(lines, k+": "+resp.Errors[k])
 		}
-		s.transcript = append(s.transcript, Entry{Time: s.opts.Now(), Where: "modal for " + s.userNameLocked(userID), Kind: "errors",
+		s.addEntryLocked(Entry{Time: s.opts.Now(), Where: "modal for " + s.userNameLocked(userID), Kind: "errors",
 			Text: strings.Join(lines, "\n")})
 		s.notifyLocked()
 	case "update":
@@ -483,7 +483,7 @@ func (s *Server) clickView(ctx context.Context, userID, viewID, actionID string,
 	if rec.typ == "home" {
 		where = "home of " + s.userNameLocked(userID)
 	}
-	s.transcript = append(s.transcript, Entry{Time: s.opts.Now(), Where: where, Kind: "click",
+	s.addEntryLocked(Entry{Time: s.opts.Now(), Where: where, Kind: "click",
 		Text: s.userNameLocked(userID) + " clicked " + actionLabel(action)})
 	s.notifyLocked()
 	s.mu.Unlock()
@@ -744,6 +744,6 @@ func (s *Server) recordViewLocked(rec *viewRec, kind string) {
 	if rec.typ == "home" {
 		where = "home of " + s.userNameLocked(rec.userID)
 	}
-	s.transcript = append(s.transcript, Entry{Time: s.opts.Now(), Where: where, Kind: kind,
+	s.addEntryLocked(Entry{Time: s.opts.Now(), Where: where, Kind: kind,
 		Text: s.humanizeLocked(renderView(rec.obj))})
 }

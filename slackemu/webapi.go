@@ -2,6 +2,7 @@ package slackemu
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -84,6 +85,7 @@ var apiMethods = map[string]apiHandler{
 	"conversations.open":           (*Server).conversationsOpen,
 	"conversations.info":           (*Server).conversationsInfo,
 	"conversations.members":        (*Server).conversationsMembers,
+	"conversations.history":        (*Server).conversationsHistory,
 	"users.info":                   (*Server).usersInfo,
 	"users.list":                   (*Server).usersList,
 	"views.open":                   (*Server).viewsOpen,
@@ -139,6 +141,7 @@ func (s *Server) handleAPI(w http.ResponseWriter, hr *http.Request) {
 	}
 	if status, ok := s.limits.injected(method); ok {
 		if status == http.StatusTooManyRequests {
+			s.countLimited(method)
 			w.Header().Set("Retry-After", "1")
 			writeJSON(w, status, obj{"ok": false, "error": "ratelimited"})
 			return
@@ -158,6 +161,7 @@ func (s *Server) handleAPI(w http.ResponseWriter, hr *http.Request) {
 	}
 	if s.opts.RateLimits {
 		if wait, limited := s.limits.allow(method, req.get("channel"), time.Now()); limited {
+			s.countLimited(method)
 			w.Header().Set("Retry-After", strconv.Itoa(wait))
 			writeJSON(w, http.StatusTooManyRequests, obj{"ok": false, "error": "ratelimited"})
 			return
@@ -173,6 +177,13 @@ func (s *Server) handleAPI(w http.ResponseWriter, hr *http.Request) {
 	}
 	resp["ok"] = true
 	writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Server) countLimited(method string) {
+	s.mu.Lock()
+	s.limited[method]++
+	s.notifyLocked()
+	s.mu.Unlock()
 }
 
 func parseAPIRequest(method string, hr *http.Request) (*apiRequest, error) {
@@ -344,7 +355,35 @@ func (s *Server) messageJSON(m *Message) obj {
 	if m.Edited {
 		o["edited"] = obj{"user": m.User, "ts": m.TS}
 	}
+	if len(m.Metadata) > 0 {
+		o["metadata"] = m.Metadata
+	}
 	return o
+}
+
+// messageMetadata reads and checks the metadata parameter of chat.postMessage
+// and chat.update: {"event_type":"…","event_payload":{…}}.
+func messageMetadata(r *apiRequest) (json.RawMessage, bool, error) {
+	raw, ok := r.raw("metadata")
+	if !ok || len(bytes.TrimSpace(raw)) == 0 {
+		return nil, false, nil
+	}
+	var md struct {
+		EventType    *string         `json:"event_type"`
+		EventPayload json.RawMessage `json:"event_payload"`
+	}
+	if err := json.Unmarshal(raw, &md); err != nil || md.EventType == nil {
+		return nil, false, errCode("invalid_metadata_format")
+	}
+	payload := bytes.TrimSpace(md.EventPayload)
+	if *md.EventType == "" || len(payload) == 0 || payload[0] != '{' {
+		return nil, false, errCode("invalid_metadata_schema")
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, raw); err != nil {
+		return nil, false, errCode("invalid_metadata_format")
+	}
+	return buf.Bytes(), true, nil
 }
 
 func (s *Server) chatPostMessage(r *apiRequest) (obj, error) {
@@ -355,14 +394,19 @@ func (s *Server) chatPostMessage(r *apiRequest) (obj, error) {
 	if text == "" && len(blocks) == 0 && r.get("attachments") == "" {
 		return nil, errCode("no_text")
 	}
+	metadata, _, err := messageMetadata(r)
+	if err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ch, err := s.resolveTargetLocked(r.get("channel"))
 	if err != nil {
 		return nil, err
 	}
-	m := &Message{Channel: ch, TS: s.newTSLocked(), ThreadTS: r.get("thread_ts"), User: s.opts.BotUserID, Text: text, Blocks: blocks}
-	s.messages[ch] = append(s.messages[ch], m)
+	m := &Message{Channel: ch, TS: s.newTSLocked(), ThreadTS: r.get("thread_ts"), User: s.opts.BotUserID, Text: text, Blocks: blocks,
+		Metadata: metadata}
+	s.addMessageLocked(m)
 	s.recordLocked(s.whereLocked(ch), "message", m)
 	s.notifyLocked()
 	return obj{"channel": ch, "ts": m.TS, "message": s.messageJSON(m)}, nil
@@ -406,6 +450,8 @@ func (s *Server) addEphemeralLocked(channel, userID, text string, blocks json.Ra
 	m := &Message{Channel: channel, TS: s.newTSLocked(), User: s.opts.BotUserID, Text: text, Blocks: blocks,
 		Ephemeral: true, EphemeralTo: userID, ViaResponseURL: viaResponseURL}
 	s.ephemerals = append(s.ephemerals, m)
+	s.ephByUser[userID] = append(s.ephByUser[userID], m)
+	s.ephIndex[m.Ref()] = m
 	s.recordLocked("ephemeral to "+s.userNameLocked(userID)+" in "+s.whereLocked(channel), "ephemeral", m)
 	s.notifyLocked()
 	return m
@@ -413,25 +459,19 @@ func (s *Server) addEphemeralLocked(channel, userID, text string, blocks json.Ra
 
 // findMessageLocked finds a channel message by channel and ts.
 func (s *Server) findMessageLocked(channel, ts string) *Message {
-	for _, m := range s.messages[channel] {
-		if m.TS == ts {
-			return m
-		}
-	}
-	return nil
+	return s.msgIndex[MessageRef{Channel: channel, TS: ts}]
 }
 
 func (s *Server) findEphemeralLocked(channel, ts string) *Message {
-	for _, m := range s.ephemerals {
-		if m.Channel == channel && m.TS == ts {
-			return m
-		}
-	}
-	return nil
+	return s.ephIndex[MessageRef{Channel: channel, TS: ts}]
 }
 
 func (s *Server) chatUpdate(r *apiRequest) (obj, error) {
 	text, blocks, hasBlocks, err := s.messageContent(r)
+	if err != nil {
+		return nil, err
+	}
+	metadata, hasMetadata, err := messageMetadata(r)
 	if err != nil {
 		return nil, err
 	}
@@ -460,6 +500,9 @@ func (s *Server) chatUpdate(r *apiRequest) (obj, error) {
 	if hasBlocks {
 		m.Blocks = blocks
 	}
+	if hasMetadata {
+		m.Metadata = metadata
+	}
 	m.Edited = true
 	s.recordLocked(s.whereLocked(ch), "update", m)
 	s.notifyLocked()
@@ -480,8 +523,8 @@ func (s *Server) chatDelete(r *apiRequest) (obj, error) {
 	if m.User != s.opts.BotUserID {
 		return nil, errCode("cant_delete_message")
 	}
-	m.Deleted = true
-	s.transcript = append(s.transcript, Entry{Time: s.opts.Now(), Where: s.whereLocked(ch), Kind: "delete", Text: "(message " + m.TS + " deleted)"})
+	s.deleteMessageLocked(m)
+	s.addEntryLocked(Entry{Time: s.opts.Now(), Where: s.whereLocked(ch), Kind: "delete", Text: "(message " + m.TS + " deleted)"})
 	s.notifyLocked()
 	return obj{"channel": ch, "ts": m.TS}, nil
 }
@@ -557,15 +600,19 @@ func (s *Server) conversationsMembers(r *apiRequest) (obj, error) {
 	return obj{"members": append([]string{}, c.Members...), "response_metadata": obj{"next_cursor": ""}}, nil
 }
 
-// userJSON renders a user as users.info does.
+// userJSON renders a user as users.info does. s.mu must be held.
 func (s *Server) userJSON(u *User) obj {
 	tzName := u.TZ
 	if tzName == "" {
 		tzName = "UTC"
 	}
-	loc, err := time.LoadLocation(tzName)
-	if err != nil {
-		loc = time.UTC
+	loc, ok := s.locs[tzName]
+	if !ok {
+		var err error
+		if loc, err = time.LoadLocation(tzName); err != nil {
+			loc = time.UTC
+		}
+		s.locs[tzName] = loc
 	}
 	label, offset := s.opts.Now().In(loc).Zone()
 	display := u.Name
@@ -592,22 +639,34 @@ func (s *Server) usersInfo(r *apiRequest) (obj, error) {
 	return obj{"user": s.userJSON(u)}, nil
 }
 
+// usersList pages through the members in the order they were added. The
+// cursor names the first user of the next page, base64("user:<ID>"), as Slack's do.
 func (s *Server) usersList(r *apiRequest) (obj, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	start, _ := strconv.Atoi(r.get("cursor"))
+	start := 0
+	if c := r.get("cursor"); c != "" {
+		dec, err := base64.StdEncoding.DecodeString(c)
+		id, ok := strings.CutPrefix(string(dec), "user:")
+		if err != nil || !ok {
+			return nil, errCode("invalid_cursor")
+		}
+		if start, ok = s.userIdx[id]; !ok {
+			return nil, errCode("invalid_cursor")
+		}
+	}
 	limit, _ := strconv.Atoi(r.get("limit"))
 	if limit <= 0 || limit > 1000 {
 		limit = 1000
 	}
-	members := []obj{}
+	end := min(start+limit, len(s.userOrder))
+	members := make([]obj, 0, end-start)
+	for _, id := range s.userOrder[start:end] {
+		members = append(members, s.userJSON(s.users[id]))
+	}
 	next := ""
-	for i := start; i < len(s.userOrder); i++ {
-		if len(members) == limit {
-			next = strconv.Itoa(i)
-			break
-		}
-		members = append(members, s.userJSON(s.users[s.userOrder[i]]))
+	if end < len(s.userOrder) {
+		next = base64.StdEncoding.EncodeToString([]byte("user:" + s.userOrder[end]))
 	}
 	return obj{"members": members, "cache_ts": s.opts.Now().Unix(), "response_metadata": obj{"next_cursor": next}}, nil
 }
@@ -708,12 +767,12 @@ func (s *Server) filesCompleteUploadExternal(r *apiRequest) (obj, error) {
 		if channel != "" {
 			m := &Message{Channel: channel, TS: s.newTSLocked(), ThreadTS: f.ThreadTS, User: s.opts.BotUserID,
 				Text: f.InitialComment}
-			s.messages[channel] = append(s.messages[channel], m)
+			s.addMessageLocked(m)
 			text := fmt.Sprintf("[file %s: %q, %d bytes]", f.Name, f.Title, len(f.Content))
 			if f.InitialComment != "" {
 				text = s.humanizeLocked(f.InitialComment) + "\n" + text
 			}
-			s.transcript = append(s.transcript, Entry{Time: s.opts.Now(), Where: s.whereLocked(channel), Kind: "file", Text: text})
+			s.addEntryLocked(Entry{Time: s.opts.Now(), Where: s.whereLocked(channel), Kind: "file", Text: text})
 		}
 	}
 	s.notifyLocked()
