@@ -44,6 +44,11 @@ type Config struct {
 	// HTTPClient is used for the Web API and response URLs; a client with a
 	// 10 s timeout when nil.
 	HTTPClient *http.Client
+	// CheckinsNow asks the scheduler to deliver due check-ins at once.
+	CheckinsNow func()
+	// NoRateLimit turns the bot's own Slack rate limiter off, for
+	// benchmarks against an emulator without limits.
+	NoRateLimit bool
 }
 
 // Bot is a running okrbot Slack app.
@@ -81,6 +86,11 @@ func New(cfg Config, store Store) *Bot {
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if !cfg.NoRateLimit {
+		c := *cfg.HTTPClient
+		c.Transport = newLimitedTransport(c.Transport)
+		cfg.HTTPClient = &c
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

@@ -17,26 +17,35 @@ import (
 // the grammar with no handler here answers that it is not built yet.
 func (b *Bot) commandHandlers() map[string]commandHandler {
 	return map[string]commandHandler{
-		"":            b.cmdGlance,
-		"help":        b.cmdHelp,
-		"list":        b.cmdList,
-		"new":         b.cmdNewObjective,
-		"kr add":      b.cmdAddKeyResult,
-		"team create": b.cmdTeamCreate,
-		"team add":    b.cmdTeamAdd,
-		"team lead":   b.cmdTeamLead,
+		"":             b.cmdGlance,
+		"help":         b.cmdHelp,
+		"list":         b.cmdList,
+		"new":          b.cmdNewObjective,
+		"kr add":       b.cmdAddKeyResult,
+		"team create":  b.cmdTeamCreate,
+		"team add":     b.cmdTeamAdd,
+		"team lead":    b.cmdTeamLead,
+		"checkin":      b.cmdCheckin,
+		"checkin send": b.cmdCheckinSend,
+		"schedule":     b.cmdSchedule,
+		"away":         b.cmdAway,
+		"back":         b.cmdBack,
 	}
 }
 
 // Action ids of buttons.
 const (
 	actionNewObjective = "new_objective"
+	actionCheckinOpen  = "checkin_open"
+	actionCheckinSkip  = "checkin_skip"
 )
 
 // actionHandlers maps block_actions action ids to handlers.
 func (b *Bot) actionHandlers() map[string]actionHandler {
 	return map[string]actionHandler{
 		actionNewObjective: b.actNewObjective,
+		actionCheckinOpen:  b.actCheckinOpen,
+		actionCheckinSkip:  b.actCheckinSkip,
 	}
 }
 
@@ -44,6 +53,8 @@ func (b *Bot) actionHandlers() map[string]actionHandler {
 const (
 	viewNewObjective = "objective_new"
 	viewAddKeyResult = "kr_add"
+	viewCheckin      = "checkin"
+	viewSchedule     = "schedule"
 )
 
 // viewHandlers maps view_submission callback ids to handlers.
@@ -51,6 +62,8 @@ func (b *Bot) viewHandlers() map[string]viewHandler {
 	return map[string]viewHandler{
 		viewNewObjective: b.submitNewObjective,
 		viewAddKeyResult: b.submitAddKeyResult,
+		viewCheckin:      b.submitCheckin,
+		viewSchedule:     b.submitSchedule,
 	}
 }
 

@@ -48,4 +48,6 @@ type Store interface {
 	ObjectivesByOwner(ctx context.Context, userID, period string) ([]okr.Objective, error)
 	// CreateKeyResult adds a key result to an objective, setting its ID.
 	CreateKeyResult(ctx context.Context, kr *okr.KeyResult) error
+
+	CheckinStore
 }

@@ -20,6 +20,7 @@ import (
 type Store interface {
 	// PruneEvents forgets processed Socket Mode events older than a time.
 	PruneEvents(ctx context.Context, olderThan time.Time) (int64, error)
+	CheckinStore
 }
 
 // EventRetention is how long processed events are remembered: far longer
@@ -33,18 +34,37 @@ type Config struct {
 	Logger   *slog.Logger
 	// Clock drives the jobs; the real clock when nil. Tests pass a fake one.
 	Clock clockwork.Clock
+	// InstanceID names this process in the claims it makes.
+	InstanceID string
+	// ClaimLease is how long a sender holds a check-in; DefaultClaimLease
+	// when zero.
+	ClaimLease time.Duration
+	// JobDone, when set, is told of every finished run of a job, with the
+	// time the run started. Tests and the demo use it to move a fake clock
+	// only once the scheduler is idle.
+	JobDone func(job string, started time.Time)
 }
 
 // Scheduler runs okrbot's jobs.
 type Scheduler struct {
-	cron  gocron.Scheduler
-	store Store
-	log   *slog.Logger
-	clock clockwork.Clock
+	cron      gocron.Scheduler
+	store     Store
+	checkins  CheckinStore
+	messenger Messenger
+	log       *slog.Logger
+	clock     clockwork.Clock
+	loc       *time.Location
+	// id names this process in claims.
+	id      string
+	planned planned
+	lease   time.Duration
+	jobDone func(string, time.Time)
+	// checkinJob is the every-minute check-in round, to run on demand.
+	checkinJob gocron.Job
 }
 
 // New returns a scheduler with every job registered, not yet started.
-func New(cfg Config, store Store) (*Scheduler, error) {
+func New(cfg Config, store Store, messenger Messenger) (*Scheduler, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = clockwork.NewRealClock()
 	}
@@ -62,18 +82,44 @@ func New(cfg Config, store Store) (*Scheduler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("scheduler: %w", err)
 	}
-	s := &Scheduler{cron: cron, store: store, log: cfg.Logger, clock: cfg.Clock}
+	s := &Scheduler{
+		cron: cron, store: store, checkins: store, messenger: messenger,
+		log: cfg.Logger, clock: cfg.Clock, loc: cfg.Location,
+		id:      cfg.InstanceID,
+		lease:   cfg.ClaimLease,
+		jobDone: cfg.JobDone,
+		planned: planned{seen: map[plannedKey]bool{}},
+	}
+	if s.id == "" {
+		s.id = "okrbot"
+	}
+	if s.lease <= 0 {
+		s.lease = DefaultClaimLease
+	}
+	daily := func(h, m uint) gocron.JobDefinition {
+		return gocron.DailyJob(1, gocron.NewAtTimes(gocron.NewAtTime(h, m, 0)))
+	}
 	jobs := []struct {
-		name string
-		def  gocron.JobDefinition
-		run  func(context.Context) error
+		name  string
+		def   gocron.JobDefinition
+		run   func(context.Context) error
+		first bool // also run at start
 	}{
-		{"prune-events", gocron.DailyJob(1, gocron.NewAtTimes(gocron.NewAtTime(3, 17, 0))), s.PruneEvents},
+		{"prune-events", daily(3, 17), s.PruneEvents, false},
+		{"sync-users", daily(2, 7), s.SyncUsers, true},
+		{"checkins", gocron.CronJob("* * * * *", false), s.RunCheckins, true},
 	}
 	for _, j := range jobs {
-		if _, err := cron.NewJob(j.def, gocron.NewTask(s.runner(j.name, j.run)),
-			gocron.WithName(j.name), gocron.WithSingletonMode(gocron.LimitModeReschedule)); err != nil {
+		opts := []gocron.JobOption{gocron.WithName(j.name), gocron.WithSingletonMode(gocron.LimitModeReschedule)}
+		if j.first {
+			opts = append(opts, gocron.WithStartAt(gocron.WithStartImmediately()))
+		}
+		job, err := cron.NewJob(j.def, gocron.NewTask(s.runner(j.name, j.run)), opts...)
+		if err != nil {
 			return nil, fmt.Errorf("scheduler: job %s: %w", j.name, err)
+		}
+		if j.name == "checkins" {
+			s.checkinJob = job
 		}
 	}
 	return s, nil
@@ -85,11 +131,26 @@ func (s *Scheduler) runner(name string, run func(context.Context) error) func(co
 		ctx, cancel := context.WithTimeout(ctx, time.Hour)
 		defer cancel()
 		start := s.clock.Now()
+		if s.jobDone != nil {
+			defer s.jobDone(name, start)
+		}
 		if err := run(ctx); err != nil {
+			if ctx.Err() != nil {
+				s.log.Info("job interrupted by shutdown", slog.String("job", name))
+				return
+			}
 			s.log.Error("job failed", slog.String("job", name), slog.String("error", err.Error()))
 			return
 		}
 		s.log.Debug("job done", slog.String("job", name), slog.Duration("took", s.clock.Since(start)))
+	}
+}
+
+// CheckinsNow runs the check-in round at once (for /okr checkin send). A
+// round already running is followed by another.
+func (s *Scheduler) CheckinsNow() {
+	if err := s.checkinJob.RunNow(); err != nil {
+		s.log.Warn("cannot run check-ins now", slog.String("error", err.Error()))
 	}
 }
 

@@ -60,7 +60,7 @@ func TestPruneEventsRunsDailyAndKeepsRecentOnes(t *testing.T) {
 	}
 
 	spy := signallingStore{Store: st, pruned: make(chan int64, 1)}
-	s, err := scheduler.New(scheduler.Config{Location: berlin, Clock: clock}, spy)
+	s, err := scheduler.New(scheduler.Config{Location: berlin, Clock: clock}, spy, &fakeMessenger{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,8 @@ func TestPruneEventsRunsDailyAndKeepsRecentOnes(t *testing.T) {
 
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := clock.BlockUntilContext(wctx, 1); err != nil {
+	// Every job waits on the clock: the daily ones and the minute round.
+	if err := clock.BlockUntilContext(wctx, 3); err != nil {
 		t.Fatal(err)
 	}
 	select {

@@ -22,11 +22,13 @@ type Config struct {
 	LogLevel             string `envconfig:"LOG_LEVEL"`
 	DefaultTimezone      string `envconfig:"DEFAULT_TIMEZONE"`
 	FiscalYearStartMonth string `envconfig:"FISCAL_YEAR_START_MONTH"`
+	CheckinClaimLease    string `envconfig:"CHECKIN_CLAIM_LEASE"`
 
 	// Parsed forms, set by Validate.
 	location *time.Location
 	fyStart  time.Month
 	logLevel slog.Level
+	lease    time.Duration
 }
 
 // envDoc describes every variable, for -h.
@@ -39,6 +41,7 @@ var envDoc = [][2]string{
 	{"LOG_LEVEL", "debug, info, warn or error (default info)"},
 	{"DEFAULT_TIMEZONE", "IANA time zone for people Slack gives none, and for periods (default UTC)"},
 	{"FISCAL_YEAR_START_MONTH", "month the fiscal year starts, 1–12 (default 1)"},
+	{"CHECKIN_CLAIM_LEASE", "how long a replica holds a check-in DM it is sending before another may recover it, 5s–1h (default 2m)"},
 }
 
 // LoadConfig reads the environment. It never fails on values: Validate does.
@@ -62,6 +65,7 @@ func (c *Config) setDefaults() {
 		{&c.LogLevel, "info"},
 		{&c.DefaultTimezone, "UTC"},
 		{&c.FiscalYearStartMonth, "1"},
+		{&c.CheckinClaimLease, "2m"},
 	} {
 		if strings.TrimSpace(*d.field) == "" {
 			*d.field = d.value
@@ -81,6 +85,7 @@ const (
 // one line that names the variable and what is expected, and never repeats a
 // secret.
 func (c *Config) Validate(n need) error {
+	c.setDefaults()
 	if n&needSlack != 0 {
 		switch {
 		case c.SlackBotToken == "":
@@ -124,5 +129,10 @@ func (c *Config) Validate(n need) error {
 		return fmt.Errorf("FISCAL_YEAR_START_MONTH must be a month number from 1 to 12, not %q", c.FiscalYearStartMonth)
 	}
 	c.fyStart = time.Month(m)
+	lease, err := time.ParseDuration(strings.TrimSpace(c.CheckinClaimLease))
+	if err != nil || lease < 5*time.Second || lease > time.Hour {
+		return fmt.Errorf("CHECKIN_CLAIM_LEASE must be a duration from 5s to 1h, such as 2m, not %q", c.CheckinClaimLease)
+	}
+	c.lease = lease
 	return nil
 }

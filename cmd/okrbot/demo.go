@@ -14,6 +14,8 @@ import (
 
 	_ "github.com/lib/pq" // the demo creates its database with plain SQL
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/okrbot/okrbot/internal/pgcluster"
 	"github.com/okrbot/okrbot/slackemu"
 )
@@ -26,6 +28,10 @@ const (
 	chen        = "U0CHEN"
 	dana        = "U0DANA"
 )
+
+// demoStart is when the demo's story begins: a Sunday evening in UTC, the
+// night before the first check-ins of the quarter.
+var demoStart = time.Date(2027, 1, 3, 20, 0, 0, 0, time.UTC)
 
 // defaultServerURL is the PostgreSQL server the demo and tests look for.
 const defaultServerURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
@@ -42,13 +48,18 @@ func demo(ctx context.Context, cfg Config, dbName string, stdout, stderr io.Writ
 	}
 	defer cleanup()
 
-	emu := slackemu.New(slackemu.Options{})
+	// The story runs on a clock of its own, so a week passes in seconds.
+	clock := clockwork.NewFakeClockAt(demoStart)
+	emu := slackemu.New(slackemu.Options{Now: clock.Now})
 	defer emu.Close()
 	demoWorkspace(emu)
 
 	cfg.SlackBotToken, cfg.SlackAppToken, cfg.SlackAPIURL = emu.BotToken(), emu.AppToken(), emu.APIURL()
 	cfg.DatabaseURL, cfg.HTTPAddr = dbURL, "127.0.0.1:0"
 	m := NewMain(cfg, newLogger(stderr, slog.LevelWarn))
+	m.Clock = clock
+	rounds := newRounds()
+	m.JobDone = rounds.JobDone
 	defer m.Close()
 
 	runCtx, stop := context.WithCancel(ctx)
@@ -70,8 +81,10 @@ func demo(ctx context.Context, cfg Config, dbName string, stdout, stderr io.Writ
 		return fmt.Errorf("the bot did not connect to the emulator: %w", err)
 	}
 
-	p := &player{emu: emu}
+	p := &player{emu: emu, clock: clock, rounds: rounds}
 	if err := playStory(ctx, p); err != nil {
+		fmt.Fprintln(stdout, "The demo stopped early; what people saw until then:")
+		emu.WriteTranscript(stdout)
 		return fmt.Errorf("demo: %w", err)
 	}
 	fmt.Fprintln(stdout, "What the people of the demo workspace saw:")
@@ -108,6 +121,7 @@ func playStory(ctx context.Context, p *player) error {
 		},
 		newObjectiveStory,
 		addKeyResultStory,
+		moreOwnersStory,
 		func(ctx context.Context, p *player) error {
 			_, err := p.slash(ctx, bob, demoChannel, "list")
 			return err
@@ -121,6 +135,7 @@ func playStory(ctx context.Context, p *player) error {
 			defer cancel()
 			return p.emu.WaitFor(wctx, func() bool { _, ok := p.emu.HomeView(alice); return ok })
 		},
+		checkinWeekStory,
 	}
 	for _, step := range steps {
 		if err := step(ctx, p); err != nil {
@@ -290,4 +305,181 @@ func firstOption(view []byte, actionID string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("the view has no options for %s", actionID)
+}
+
+// moreOwnersStory gives bob and dana key results of their own, and sends
+// dana away for the first week.
+func moreOwnersStory(ctx context.Context, p *player) error {
+	if _, err := p.slash(ctx, alice, demoChannel, "team add <@U0DANA|dana>"); err != nil {
+		return err
+	}
+	for _, kr := range []map[string]map[string]any{
+		{"title": {"title": "Publish the support runbook"}, "owner": {"owner": slackemu.UserSelect(bob)}},
+		{"title": {"title": "Answer tickets within the SLA"}, "owner": {"owner": slackemu.UserSelect(dana)},
+			"start": {"start": "75"}, "target": {"target": "90"}, "unit": {"unit": "%"}},
+	} {
+		view, err := p.slashModal(ctx, alice, demoChannel, "kr add")
+		if err != nil {
+			return err
+		}
+		objective, err := firstOption(view.JSON, "objective")
+		if err != nil {
+			return err
+		}
+		kr["objective"] = map[string]any{"objective": slackemu.Option{Value: objective}}
+		before := p.seen(alice, demoChannel)
+		if _, err := p.submit(ctx, alice, demoChannel, view, kr); err != nil {
+			return err
+		}
+		if _, err := p.confirmation(ctx, alice, demoChannel, before); err != nil {
+			return err
+		}
+	}
+	_, err := p.slash(ctx, dana, demoChannel, "away until 2027-01-08")
+	return err
+}
+
+// checkinWeekStory plays the first check-in week: DMs at 10:00 in Tokyo,
+// Berlin and New York, a skip, an answer after a refused value, dana away,
+// a reminder for bob, and bob's miss when the week closes.
+func checkinWeekStory(ctx context.Context, p *player) error {
+	// 10:00 in Tokyo: chen's check-in; chen skips the week.
+	if err := p.advanceTo(ctx, time.Date(2027, 1, 4, 1, 0, 0, 0, time.UTC)); err != nil {
+		return err
+	}
+	dm, err := p.waitDM(ctx, chen, 1)
+	if err != nil {
+		return err
+	}
+	if _, err := p.emu.ClickButton(ctx, chen, dm.Ref(), "checkin_skip"); err != nil {
+		return err
+	}
+	if err := p.waitDMText(ctx, chen, "skipped"); err != nil {
+		return err
+	}
+
+	// 10:00 in Berlin: alice checks in, after the form refuses a value.
+	if err := p.advanceTo(ctx, time.Date(2027, 1, 4, 9, 0, 0, 0, time.UTC)); err != nil {
+		return err
+	}
+	if dm, err = p.waitDM(ctx, alice, 1); err != nil {
+		return err
+	}
+	view, err := p.clickForModal(ctx, alice, dm, "checkin_open")
+	if err != nil {
+		return err
+	}
+	answers, err := checkinAnswers(view.JSON, map[string]string{
+		"Reduce first response time":  "9.5",
+		"Raise customer satisfaction": "84%",
+	})
+	if err != nil {
+		return err
+	}
+	bad := map[string]map[string]any{}
+	for k, v := range answers {
+		bad[k] = v
+	}
+	first := firstValueInput(view.JSON)
+	bad[first] = map[string]any{first: "about ten"}
+	ack, err := p.submit(ctx, alice, demoChannel, view, bad)
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(string(ack.Payload), `"errors"`) {
+		return fmt.Errorf("the check-in took %q as a number", "about ten")
+	}
+	if _, err := p.submit(ctx, alice, demoChannel, view, answers); err != nil {
+		return err
+	}
+	if err := p.waitDMText(ctx, alice, "Thanks!"); err != nil {
+		return err
+	}
+
+	// 10:00 in New York: bob's check-in, which he leaves unanswered.
+	if err := p.advanceTo(ctx, time.Date(2027, 1, 4, 15, 0, 0, 0, time.UTC)); err != nil {
+		return err
+	}
+	if _, err := p.waitDM(ctx, bob, 1); err != nil {
+		return err
+	}
+	// 10:00 in Los Angeles: dana is away, so no DM.
+	if err := p.advanceTo(ctx, time.Date(2027, 1, 4, 18, 0, 0, 0, time.UTC)); err != nil {
+		return err
+	}
+	// A day later: one reminder for bob.
+	if err := p.advanceTo(ctx, time.Date(2027, 1, 5, 15, 1, 0, 0, time.UTC)); err != nil {
+		return err
+	}
+	if _, err := p.waitDM(ctx, bob, 2); err != nil {
+		return err
+	}
+	// A week later: the next check-ins go out at 10:00 in Tokyo, Berlin
+	// and New York, where bob's first one closes as missed.
+	for _, hour := range []int{1, 9, 15} {
+		if err := p.advanceTo(ctx, time.Date(2027, 1, 11, hour, 0, 0, 0, time.UTC)); err != nil {
+			return err
+		}
+	}
+	return p.waitDMText(ctx, bob, "closed without an answer")
+}
+
+// checkinAnswers fills a check-in modal: the given values by key result
+// title (others keep theirs), milestones done, each confidence 7, and a blocker.
+func checkinAnswers(view []byte, values map[string]string) (map[string]map[string]any, error) {
+	var v struct {
+		Blocks []struct {
+			BlockID string `json:"block_id"`
+			Label   struct {
+				Text string `json:"text"`
+			} `json:"label"`
+			Element struct {
+				Type         string `json:"type"`
+				InitialValue string `json:"initial_value"`
+			} `json:"element"`
+		} `json:"blocks"`
+	}
+	if err := json.Unmarshal(view, &v); err != nil {
+		return nil, err
+	}
+	out := map[string]map[string]any{}
+	for _, b := range v.Blocks {
+		id := b.BlockID
+		switch {
+		case strings.HasSuffix(id, "_value") && b.Element.Type == "static_select":
+			out[id] = map[string]any{id: slackemu.Option{Value: "1"}}
+		case strings.HasSuffix(id, "_value"):
+			value := b.Element.InitialValue
+			for title, x := range values {
+				if strings.HasPrefix(b.Label.Text, title) {
+					value = x
+				}
+			}
+			out[id] = map[string]any{id: value}
+		case strings.HasSuffix(id, "_conf"):
+			out[id] = map[string]any{id: slackemu.Option{Value: "7"}}
+		case id == "blockers":
+			out[id] = map[string]any{id: "Waiting on the new ticketing plan from procurement."}
+		}
+	}
+	return out, nil
+}
+
+// firstValueInput returns the block id of a check-in modal's first text value.
+func firstValueInput(view []byte) string {
+	var v struct {
+		Blocks []struct {
+			BlockID string `json:"block_id"`
+			Element struct {
+				Type string `json:"type"`
+			} `json:"element"`
+		} `json:"blocks"`
+	}
+	_ = json.Unmarshal(view, &v)
+	for _, b := range v.Blocks {
+		if strings.HasSuffix(b.BlockID, "_value") && b.Element.Type == "plain_text_input" {
+			return b.BlockID
+		}
+	}
+	return ""
 }

@@ -19,6 +19,8 @@ import (
 	"time"
 	_ "time/tzdata" // time zones in a static image too
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/okrbot/okrbot/bot"
 	"github.com/okrbot/okrbot/scheduler"
 	"github.com/okrbot/okrbot/storage"
@@ -134,14 +136,26 @@ func migrate(ctx context.Context, cfg Config, log *slog.Logger) error {
 type Main struct {
 	Config Config
 	Log    *slog.Logger
-	// Now is the clock; time.Now when nil.
-	Now func() time.Time
+	// Clock drives the bot, the store and the scheduler; the real clock when
+	// nil. Tests pass a fake one.
+	Clock clockwork.Clock
 
 	Store *storage.Store
 	Bot   *bot.Bot
 
+	// NoRateLimit turns the bot's own Slack rate limiter off (benchmarks).
+	NoRateLimit bool
+	// JobDone is told of every finished scheduled run (tests, the demo).
+	JobDone func(job string, started time.Time)
+
 	httpLn net.Listener
 	ready  chan struct{}
+}
+
+// instanceID names this process in the claims it makes: host and pid.
+func instanceID() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s/%d", host, os.Getpid())
 }
 
 // NewMain returns a program for a validated configuration.
@@ -158,10 +172,10 @@ func (m *Main) HTTPAddr() string { return m.httpLn.Addr().String() }
 // Run opens the store, migrates it, serves HTTP and runs the bot until ctx
 // ends, then shuts down cleanly.
 func (m *Main) Run(ctx context.Context) error {
-	now := m.Now
-	if now == nil {
-		now = time.Now
+	if m.Clock == nil {
+		m.Clock = clockwork.NewRealClock()
 	}
+	now := m.Clock.Now
 	st, err := storage.Open(ctx, m.Config.DatabaseURL)
 	if err != nil {
 		return err
@@ -171,6 +185,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := st.Migrate(ctx); err != nil {
 		return err
 	}
+	var sched *scheduler.Scheduler
 	m.Bot = bot.New(bot.Config{
 		BotToken:        m.Config.SlackBotToken,
 		AppToken:        m.Config.SlackAppToken,
@@ -179,9 +194,13 @@ func (m *Main) Run(ctx context.Context) error {
 		Location:        m.Config.location,
 		Logger:          m.Log,
 		Now:             now,
+		CheckinsNow:     func() { sched.CheckinsNow() },
+		NoRateLimit:     m.NoRateLimit,
 	}, st)
-
-	sched, err := scheduler.New(scheduler.Config{Location: m.Config.location, Logger: m.Log}, st)
+	sched, err = scheduler.New(scheduler.Config{
+		Location: m.Config.location, Logger: m.Log, Clock: m.Clock, InstanceID: instanceID(),
+		ClaimLease: m.Config.lease, JobDone: m.JobDone,
+	}, st, m.Bot)
 	if err != nil {
 		return err
 	}

@@ -117,6 +117,8 @@ func TestConfigErrors(t *testing.T) {
 		{"bad time zone", "DEFAULT_TIMEZONE", "Mars/Olympus", "DEFAULT_TIMEZONE must be an IANA time zone"},
 		{"month 13", "FISCAL_YEAR_START_MONTH", "13", "FISCAL_YEAR_START_MONTH must be a month number from 1 to 12"},
 		{"month word", "FISCAL_YEAR_START_MONTH", "April", "FISCAL_YEAR_START_MONTH must be a month number from 1 to 12"},
+		{"lease without unit", "CHECKIN_CLAIM_LEASE", "120", "CHECKIN_CLAIM_LEASE must be a duration from 5s to 1h"},
+		{"lease too short", "CHECKIN_CLAIM_LEASE", "1s", "CHECKIN_CLAIM_LEASE must be a duration from 5s to 1h"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,7 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
+	"sync"
 	"time"
+
+	"github.com/jonboulle/clockwork"
 
 	"github.com/okrbot/okrbot/slackemu"
 )
@@ -12,6 +16,10 @@ import (
 // bot shows them. The demo and the end-to-end tests share it.
 type player struct {
 	emu *slackemu.Server
+	// clock is the bot's fake clock, when the story moves time.
+	clock *clockwork.FakeClock
+	// rounds tells when scheduled check-in rounds finished.
+	rounds *rounds
 	// wait bounds each wait for the bot; 10 s when zero.
 	wait time.Duration
 }
@@ -102,4 +110,120 @@ func (p *player) submit(ctx context.Context, user, channel string, view slackemu
 // confirmation waits for the next ephemeral the person sees.
 func (p *player) confirmation(ctx context.Context, user, channel string, before seen) (slackemu.Message, error) {
 	return p.nextMessage(ctx, user, channel, before)
+}
+
+// schedulerTimers is how many timers okrbot's scheduler waits on between
+// runs: one per job.
+const schedulerTimers = 3
+
+// rounds records the start of the latest finished check-in round; it is
+// the scheduler's JobDone hook.
+type rounds struct {
+	mu   sync.Mutex
+	last time.Time
+	done chan struct{} // closed and replaced at every finished round
+}
+
+func newRounds() *rounds { return &rounds{done: make(chan struct{})} }
+
+// JobDone is the scheduler's hook.
+func (r *rounds) JobDone(job string, started time.Time) {
+	if job != "checkins" {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if started.After(r.last) {
+		r.last = started
+	}
+	close(r.done)
+	r.done = make(chan struct{})
+}
+
+// waitRound waits for a check-in round that started at t or later to finish.
+func (r *rounds) waitRound(ctx context.Context, t time.Time) error {
+	for {
+		r.mu.Lock()
+		last, done := r.last, r.done
+		r.mu.Unlock()
+		if !last.Before(t) {
+			return nil
+		}
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return fmt.Errorf("no check-in round ran at %s: %w", t.Format(time.RFC3339), ctx.Err())
+		}
+	}
+}
+
+// advanceTo moves the fake clock to t once every scheduled job is waiting
+// on it, and waits for the check-in round that runs at t to finish.
+func (p *player) advanceTo(ctx context.Context, t time.Time) error {
+	wctx, cancel := p.waitCtx(ctx)
+	defer cancel()
+	if err := p.clock.BlockUntilContext(wctx, schedulerTimers); err != nil {
+		return fmt.Errorf("the scheduler is not waiting: %w", err)
+	}
+	p.clock.Advance(t.Sub(p.clock.Now()))
+	return p.rounds.waitRound(wctx, t)
+}
+
+// waitDM waits until a person has at least n DMs and returns the latest.
+func (p *player) waitDM(ctx context.Context, user string, n int) (slackemu.Message, error) {
+	wctx, cancel := p.waitCtx(ctx)
+	defer cancel()
+	var m slackemu.Message
+	err := p.emu.WaitFor(wctx, func() bool {
+		dms := p.emu.DM(user)
+		if len(dms) >= n {
+			m = dms[len(dms)-1]
+			return true
+		}
+		return false
+	})
+	if err != nil {
+		return m, fmt.Errorf("%s got %d DMs, want %d: %w", user, len(p.emu.DM(user)), n, err)
+	}
+	return m, nil
+}
+
+// waitDMText waits until one of a person's DMs says text.
+func (p *player) waitDMText(ctx context.Context, user, text string) error {
+	wctx, cancel := p.waitCtx(ctx)
+	defer cancel()
+	err := p.emu.WaitFor(wctx, func() bool {
+		for _, m := range p.emu.DM(user) {
+			if strings.Contains(m.Text, text) {
+				return true
+			}
+		}
+		return false
+	})
+	if err != nil {
+		return fmt.Errorf("no DM to %s says %q: %w", user, text, err)
+	}
+	return nil
+}
+
+// clickForModal clicks a button of a message and returns the modal it opens.
+func (p *player) clickForModal(ctx context.Context, user string, m slackemu.Message, actionID string) (slackemu.View, error) {
+	before := len(p.emu.OpenViews(user))
+	if _, err := p.emu.ClickButton(ctx, user, m.Ref(), actionID); err != nil {
+		return slackemu.View{}, err
+	}
+	wctx, cancel := p.waitCtx(ctx)
+	defer cancel()
+	var v slackemu.View
+	err := p.emu.WaitFor(wctx, func() bool {
+		if vs := p.emu.OpenViews(user); len(vs) > before {
+			v = vs[len(vs)-1]
+			return true
+		}
+		return false
+	})
+	if err != nil {
+		return v, fmt.Errorf("clicking %s opened no modal for %s: %w", actionID, user, err)
+	}
+	return v, nil
 }

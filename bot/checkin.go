@@ -1,0 +1,406 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/slack-go/slack"
+
+	"github.com/okrbot/okrbot/okr"
+)
+
+// checkinPageSize is how many key results one check-in modal page holds:
+// three inputs each plus a line per objective stays within 100 blocks.
+const checkinPageSize = 24
+
+// maxCommentLen is the longest comment or blockers text.
+const maxCommentLen = 3000
+
+// checkinMeta is what a check-in modal page remembers.
+type checkinMeta struct {
+	CheckinID int64   `json:"k,omitempty"` // 0 for an off-cycle update
+	TeamID    int64   `json:"t,omitempty"` // 0 for every team
+	Page      int     `json:"p"`
+	Pages     int     `json:"n"`
+	KRs       []int64 `json:"r"`
+	// The DM whose button opened the modal, to update after submitting.
+	DMChannel string `json:"dc,omitempty"`
+	DMTS      string `json:"dt,omitempty"`
+}
+
+// krAnswer is one key result's answer, as kept between pages.
+type krAnswer struct {
+	KR         int64   `json:"kr"`
+	Value      float64 `json:"v"`
+	Confidence int     `json:"c"`
+	Comment    string  `json:"m,omitempty"`
+}
+
+func krInput(id int64, name string) string { return fmt.Sprintf("kr_%d_%s", id, name) }
+
+// checkinModal builds one page of the check-in form.
+func checkinModal(meta checkinMeta, page []okr.OwnedKeyResult, title string) slack.ModalViewRequest {
+	var blocks []slack.Block
+	if meta.Pages > 1 {
+		blocks = append(blocks, contextBlock(fmt.Sprintf("Page %d of %d", meta.Page+1, meta.Pages)))
+	}
+	lastObjective := int64(-1)
+	for i := range page {
+		kr := &page[i]
+		if kr.ObjectiveID != lastObjective {
+			lastObjective = kr.ObjectiveID
+			blocks = append(blocks, contextBlock(fmt.Sprintf("*%s* · %s", escape(kr.ObjectiveTitle), escape(kr.TeamName))))
+		}
+		label := kr.Title
+		if kr.Unit != "" {
+			label += " (" + kr.Unit + ")"
+		}
+		if kr.Kind == okr.Milestone {
+			done := []*slack.OptionBlockObject{option("1", "Done"), option("0", "Not done yet")}
+			initial := "0"
+			if kr.Current >= 1 {
+				initial = "1"
+			}
+			blocks = append(blocks, selectInput(krInput(kr.ID, "value"), label, "Done?", done, initial, false))
+		} else {
+			in := textInput(krInput(kr.ID, "value"), label, "", okr.FormatNumber(kr.Current), 30, false, false)
+			blocks = append(blocks, withHint(in, fmt.Sprintf("Target %s, from %s.", okr.FormatValue(kr.Target, kr.Unit), okr.FormatValue(kr.Start, kr.Unit))))
+		}
+		var conf []*slack.OptionBlockObject
+		for c := 10; c >= 1; c-- {
+			conf = append(conf, option(strconv.Itoa(c), fmt.Sprintf("%d · %s", c, okr.ConfidenceStatus(c).Label())))
+		}
+		initial := ""
+		if kr.Confidence > 0 {
+			initial = strconv.Itoa(kr.Confidence)
+		}
+		blocks = append(blocks,
+			selectInput(krInput(kr.ID, "conf"), "Confidence", "How sure are you of reaching it?", conf, initial, false),
+			textInput(krInput(kr.ID, "comment"), "Comment", "What moved, what didn't", "", maxCommentLen, true, true),
+		)
+	}
+	submit := "Submit"
+	if meta.Page+1 < meta.Pages {
+		submit = "Next"
+	} else {
+		blocks = append(blocks, textInput(fieldBlockers, "Blockers", "Anything in your way? Your team sees this in the digest.", "", maxCommentLen, true, true))
+	}
+	js, _ := json.Marshal(meta)
+	v := modal(viewCheckin, title, submit, privateMetadata{}, blocks)
+	v.PrivateMetadata = string(js)
+	return v
+}
+
+const fieldBlockers = "blockers"
+
+// checkinTarget is what a check-in modal is about.
+type checkinTarget struct {
+	checkin *okr.Checkin // nil off-cycle
+	krs     []okr.OwnedKeyResult
+	title   string
+}
+
+// loadCheckin finds what a person checks in on: a check-in by id, or (with
+// findOpen) their oldest open one, or, off-cycle, all their key results.
+func (b *Bot) loadCheckin(ctx context.Context, userID string, checkinID int64, findOpen bool) (checkinTarget, error) {
+	var t checkinTarget
+	if checkinID == 0 && findOpen {
+		open, err := b.store.OpenCheckins(ctx, userID)
+		if err != nil {
+			return t, err
+		}
+		if len(open) > 0 {
+			checkinID = open[0].ID
+		}
+	}
+	teamID := int64(0)
+	t.title = "Update my OKRs"
+	if checkinID != 0 {
+		c, err := b.store.Checkin(ctx, checkinID)
+		if err != nil {
+			return t, err
+		}
+		if c.UserID != userID {
+			return t, okr.Errorf(okr.EFORBIDDEN, "This check-in is <@%s>'s, not yours.", c.UserID)
+		}
+		if !c.Open() {
+			return t, okr.Errorf(okr.ECONFLICT, "This check-in is %s already. You can still update your key results with `/okr checkin`.", checkinStateWords(c.State))
+		}
+		t.checkin, teamID, t.title = c, c.TeamID, "Weekly check-in"
+	}
+	krs, err := b.store.OwnedKeyResults(ctx, userID, teamID, b.cfg.Now())
+	if err != nil {
+		return t, err
+	}
+	if len(krs) == 0 {
+		return t, okr.Errorf(okr.ENOTFOUND, "You own no key results of active objectives right now, so there is nothing to check in on. See your team's with `/okr list`.")
+	}
+	t.krs = krs
+	return t, nil
+}
+
+func checkinStateWords(s okr.CheckinState) string {
+	switch s {
+	case okr.Answered:
+		return "answered"
+	case okr.Skipped:
+		return "skipped"
+	case okr.Missed:
+		return "closed"
+	case okr.Away:
+		return "closed (you were away)"
+	}
+	return string(s)
+}
+
+// openCheckinModal opens the first page of a check-in; dm is the DM whose
+// button opened it, if any.
+func (b *Bot) openCheckinModal(ctx context.Context, triggerID, userID string, checkinID int64, dm slack.Container) error {
+	t, err := b.loadCheckin(ctx, userID, checkinID, true)
+	if err != nil {
+		return err
+	}
+	meta := checkinMeta{Pages: (len(t.krs) + checkinPageSize - 1) / checkinPageSize}
+	if dm.ChannelID != "" && dm.MessageTs != "" && strings.HasPrefix(dm.ChannelID, "D") {
+		meta.DMChannel, meta.DMTS = dm.ChannelID, dm.MessageTs
+	}
+	if t.checkin != nil {
+		meta.CheckinID, meta.TeamID = t.checkin.ID, t.checkin.TeamID
+	}
+	page := t.krs[:min(checkinPageSize, len(t.krs))]
+	for _, kr := range page {
+		meta.KRs = append(meta.KRs, kr.ID)
+	}
+	return b.openView(ctx, triggerID, checkinModal(meta, page, t.title))
+}
+
+// cmdCheckin answers /okr checkin: the modal for my open check-in, or an
+// off-cycle update of all my key results.
+func (b *Bot) cmdCheckin(ctx context.Context, in commandInput) (*reply, error) {
+	return nil, b.openCheckinModal(ctx, in.Slash.TriggerID, in.Slash.UserID, 0, slack.Container{})
+}
+
+// actCheckinOpen opens the check-in modal from a DM button.
+func (b *Bot) actCheckinOpen(ctx context.Context, _ *slog.Logger, cb slack.InteractionCallback, a *slack.BlockAction) error {
+	id, err := strconv.ParseInt(a.Value, 10, 64)
+	if err != nil {
+		return okr.Errorf(okr.EINVALID, "That button is broken; use `/okr checkin` instead.")
+	}
+	return b.openCheckinModal(ctx, cb.TriggerID, cb.User.ID, id, cb.Container)
+}
+
+// actCheckinSkip skips this week's check-in and updates the DM.
+func (b *Bot) actCheckinSkip(ctx context.Context, log *slog.Logger, cb slack.InteractionCallback, a *slack.BlockAction) error {
+	id, err := strconv.ParseInt(a.Value, 10, 64)
+	if err != nil {
+		return okr.Errorf(okr.EINVALID, "That button is broken.")
+	}
+	c, err := b.store.Checkin(ctx, id)
+	if err != nil {
+		return err
+	}
+	if c.UserID != cb.User.ID {
+		return okr.Errorf(okr.EFORBIDDEN, "This check-in is <@%s>'s, not yours.", c.UserID)
+	}
+	ok, err := b.store.SkipCheckin(ctx, id, b.cfg.Now())
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return okr.Errorf(okr.ECONFLICT, "This check-in is %s already.", checkinStateWords(c.State))
+	}
+	team, err := b.store.Team(ctx, c.TeamID)
+	if err != nil {
+		return err
+	}
+	// The clicked message is the DM, recorded or not yet.
+	c.DMChannel, c.DMTS = cb.Container.ChannelID, cb.Container.MessageTs
+	return b.updateCheckinDM(ctx, *c, fmt.Sprintf("⏭️ You skipped the *%s* check-in of the week of %s. See you next week!", escape(team.Name), c.CycleStart.Format("Jan 2")))
+}
+
+// submitCheckin validates one page; saves it as a draft and shows the next
+// page, or, on the last page, records every answer in one transaction.
+func (b *Bot) submitCheckin(ctx context.Context, log *slog.Logger, cb slack.InteractionCallback) (any, func(context.Context)) {
+	var meta checkinMeta
+	if err := json.Unmarshal([]byte(cb.View.PrivateMetadata), &meta); err != nil || meta.Pages < 1 || meta.Page < 0 || meta.Page >= meta.Pages {
+		log.Warn("check-in modal with bad metadata")
+		return closedModal("Check-in", "This form is out of date. Please start again with `/okr checkin`."), nil
+	}
+	me := cb.User.ID
+	t, err := b.loadCheckin(ctx, me, meta.CheckinID, false)
+	if okr.ErrorCode(err) == okr.ECONFLICT {
+		return closedModal("Check-in", okr.ErrorMessage(err)+" Nothing was changed."), nil
+	} else if err != nil {
+		return b.formFailure(log, err, firstInput(meta))
+	}
+	owned := map[int64]okr.OwnedKeyResult{}
+	for _, kr := range t.krs {
+		owned[kr.ID] = kr
+	}
+	f := newForm(cb.View)
+	errs := fieldErrors{}
+	var answers []krAnswer
+	for _, id := range meta.KRs {
+		kr, ok := owned[id]
+		if !ok {
+			errs.add(krInput(id, "value"), "This key result is no longer yours or no longer active; start again with /okr checkin.")
+			continue
+		}
+		if a, ok := readAnswer(f, kr, errs); ok {
+			answers = append(answers, a)
+		}
+	}
+	blockers := f.text(fieldBlockers)
+	if utf8.RuneCountInString(blockers) > maxCommentLen {
+		errs.add(fieldBlockers, fmt.Sprintf("Keep it to %d characters.", maxCommentLen))
+	}
+	if len(errs) > 0 {
+		return slack.NewErrorsViewSubmissionResponse(errs), nil
+	}
+
+	if meta.Page+1 < meta.Pages {
+		if meta.CheckinID != 0 {
+			js, _ := json.Marshal(answers)
+			if err := b.store.SaveCheckinDraft(ctx, meta.CheckinID, meta.Page, js); err != nil {
+				return b.formFailure(log, err, firstInput(meta))
+			}
+		} else if _, err := b.record(ctx, me, nil, answers, ""); err != nil {
+			return b.formFailure(log, err, firstInput(meta))
+		}
+		next := meta
+		next.Page++
+		from := next.Page * checkinPageSize
+		page := t.krs[min(from, len(t.krs)):min(from+checkinPageSize, len(t.krs))]
+		next.KRs = next.KRs[:0]
+		for _, kr := range page {
+			next.KRs = append(next.KRs, kr.ID)
+		}
+		v := checkinModal(next, page, t.title)
+		return slack.NewUpdateViewSubmissionResponse(&v), nil
+	}
+
+	if meta.CheckinID != 0 {
+		drafts, err := b.store.CheckinDrafts(ctx, meta.CheckinID)
+		if err != nil {
+			return b.formFailure(log, err, firstInput(meta))
+		}
+		for _, d := range drafts {
+			var page []krAnswer
+			if json.Unmarshal(d, &page) == nil {
+				answers = append(page, answers...)
+			}
+		}
+	}
+	var checkinID *int64
+	if t.checkin != nil {
+		checkinID = &t.checkin.ID
+	}
+	recorded, err := b.record(ctx, me, checkinID, answers, blockers)
+	if err != nil {
+		return b.formFailure(log, err, firstInput(meta))
+	}
+	if !recorded {
+		return closedModal("Check-in", "Your check-in was already recorded; nothing was changed."), nil
+	}
+	log.Info("check-in recorded", slog.Int("key_results", len(answers)), slog.Bool("off_cycle", checkinID == nil))
+	return slack.NewClearViewSubmissionResponse(), func(ctx context.Context) {
+		text := fmt.Sprintf("✅ Thanks! %d key result%s updated.", len(answers), plural(len(answers)))
+		if t.checkin == nil {
+			b.dm(ctx, log, me, text)
+			return
+		}
+		c := *t.checkin
+		if meta.DMTS != "" {
+			c.DMChannel, c.DMTS = meta.DMChannel, meta.DMTS
+		} else if fresh, err := b.store.Checkin(ctx, c.ID); err == nil {
+			c = *fresh
+		}
+		if err := b.updateCheckinDM(ctx, c, text+" "+checkinSummary(answers, owned)); err != nil {
+			log.Warn("check-in DM not updated", slog.String("error", err.Error()))
+		}
+	}
+}
+
+// record writes answers as KR updates.
+func (b *Bot) record(ctx context.Context, userID string, checkinID *int64, answers []krAnswer, blockers string) (bool, error) {
+	a := okr.CheckinAnswer{CheckinID: checkinID, UserID: userID, Blockers: blockers, At: b.cfg.Now()}
+	for _, x := range answers {
+		a.Updates = append(a.Updates, okr.KRUpdate{
+			KeyResultID: x.KR, Value: x.Value, Confidence: x.Confidence,
+			Status: okr.ConfidenceStatus(x.Confidence), Comment: x.Comment, UserID: userID, CheckinID: checkinID,
+		})
+	}
+	return b.store.RecordCheckin(ctx, a)
+}
+
+// readAnswer reads one key result's inputs, recording what is wrong.
+func readAnswer(f form, kr okr.OwnedKeyResult, errs fieldErrors) (krAnswer, bool) {
+	a := krAnswer{KR: kr.ID, Comment: f.text(krInput(kr.ID, "comment"))}
+	ok := true
+	if kr.Kind == okr.Milestone {
+		switch f.selected(krInput(kr.ID, "value")) {
+		case "1":
+			a.Value = 1
+		case "0":
+			a.Value = 0
+		default:
+			errs.add(krInput(kr.ID, "value"), "Pick done or not done yet.")
+			ok = false
+		}
+	} else {
+		v, err := okr.ParseNumber(f.text(krInput(kr.ID, "value")))
+		if err != nil {
+			errs.add(krInput(kr.ID, "value"), okr.ErrorMessage(err))
+			ok = false
+		}
+		a.Value = v
+	}
+	c, err := strconv.Atoi(f.selected(krInput(kr.ID, "conf")))
+	if err != nil || c < 1 || c > 10 {
+		errs.add(krInput(kr.ID, "conf"), "Pick a confidence from 1 to 10.")
+		ok = false
+	}
+	a.Confidence = c
+	if utf8.RuneCountInString(a.Comment) > maxCommentLen {
+		errs.add(krInput(kr.ID, "comment"), fmt.Sprintf("Keep it to %d characters.", maxCommentLen))
+		ok = false
+	}
+	return a, ok
+}
+
+// checkinSummary lists what was reported, for the DM.
+func checkinSummary(answers []krAnswer, owned map[int64]okr.OwnedKeyResult) string {
+	var lines []string
+	for _, a := range answers {
+		kr, ok := owned[a.KR]
+		if !ok {
+			continue
+		}
+		kr.Current, kr.Confidence = a.Value, a.Confidence
+		lines = append(lines, krLine(&kr.KeyResult))
+	}
+	return "\n" + truncate(strings.Join(lines, "\n"), maxSectionText-200)
+}
+
+func firstInput(m checkinMeta) string {
+	if len(m.KRs) > 0 {
+		return krInput(m.KRs[0], "value")
+	}
+	return fieldBlockers
+}
+
+// closedModal replaces a modal with a message and no submit button.
+func closedModal(title, text string) *slack.ViewSubmissionResponse {
+	v := slack.ModalViewRequest{
+		Type:   slack.VTModal,
+		Title:  plain(truncate(title, 24)),
+		Close:  plain("Close"),
+		Blocks: slack.Blocks{BlockSet: []slack.Block{section(text)}},
+	}
+	return slack.NewUpdateViewSubmissionResponse(&v)
+}

@@ -1,0 +1,215 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/okrbot/okrbot/okr"
+)
+
+// checkinEventType marks a check-in DM in its message metadata, so a sender
+// that died before recording it can be found in the DM history.
+const checkinEventType = "okrbot_checkin"
+
+// undeliverable lists Slack errors that mean a DM can never reach a person.
+var undeliverable = map[string]string{
+	"user_not_found":    "not in this workspace",
+	"user_disabled":     "deactivated",
+	"account_inactive":  "deactivated",
+	"cannot_dm_bot":     "a bot",
+	"channel_not_found": "no DM possible",
+	"is_archived":       "the DM is archived",
+}
+
+// asUndeliverable turns Slack's final DM errors into EUNDELIVERABLE.
+func asUndeliverable(err error) error {
+	if reason, ok := undeliverable[err.Error()]; ok {
+		return &okr.Error{Code: okr.EUNDELIVERABLE, Message: reason + " (" + err.Error() + ")"}
+	}
+	return err
+}
+
+// location returns a person's time zone: cached from Slack, else the default.
+func (b *Bot) location(ctx context.Context, userID string) *time.Location {
+	u, err := b.store.SlackUser(ctx, userID)
+	if err != nil {
+		if p, err := b.people.get(ctx, userID); err == nil {
+			return okr.SlackUser{TZ: p.TZ}.Location(b.cfg.Location)
+		}
+		return b.cfg.Location
+	}
+	return u.Location(b.cfg.Location)
+}
+
+// SendCheckin DMs a person their weekly check-in.
+func (b *Bot) SendCheckin(ctx context.Context, c okr.Checkin) (string, string, error) {
+	if u, err := b.store.SlackUser(ctx, c.UserID); err == nil {
+		switch {
+		case u.Deleted:
+			return "", "", &okr.Error{Code: okr.EUNDELIVERABLE, Message: "deactivated"}
+		case u.IsBot:
+			return "", "", &okr.Error{Code: okr.EUNDELIVERABLE, Message: "a bot"}
+		}
+	}
+	team, err := b.store.Team(ctx, c.TeamID)
+	if err != nil {
+		return "", "", err
+	}
+	krs, err := b.store.OwnedKeyResults(ctx, c.UserID, c.TeamID, b.cfg.Now())
+	if err != nil {
+		return "", "", err
+	}
+	loc := b.location(ctx, c.UserID)
+	blocks := checkinDMBlocks(team, &c, krs, loc)
+	ch, ts, err := b.api.PostMessageContext(ctx, c.UserID,
+		slack.MsgOptionText(fmt.Sprintf("Weekly check-in for %s: where do things stand?", team.Name), false),
+		slack.MsgOptionBlocks(blocks...),
+		slack.MsgOptionMetadata(slack.SlackMetadata{EventType: checkinEventType, EventPayload: map[string]any{"checkin_id": c.ID}}),
+	)
+	if err != nil {
+		return "", "", asUndeliverable(err)
+	}
+	return ch, ts, nil
+}
+
+// FindCheckinDM looks for a check-in's DM in the person's DM history.
+func (b *Bot) FindCheckinDM(ctx context.Context, c okr.Checkin) (string, string, bool, error) {
+	ch, _, _, err := b.api.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{c.UserID}})
+	if err != nil {
+		if e := asUndeliverable(err); okr.ErrorCode(e) == okr.EUNDELIVERABLE {
+			return "", "", false, nil
+		}
+		return "", "", false, err
+	}
+	params := &slack.GetConversationHistoryParameters{
+		ChannelID: ch.ID, Oldest: slackTS(c.DueAt.Add(-time.Minute)), Limit: 100, IncludeAllMetadata: true,
+	}
+	for {
+		h, err := b.api.GetConversationHistoryContext(ctx, params)
+		if err != nil {
+			return "", "", false, err
+		}
+		for _, m := range h.Messages {
+			if m.Metadata.EventType == checkinEventType && fmt.Sprint(m.Metadata.EventPayload["checkin_id"]) == strconv.FormatInt(c.ID, 10) {
+				return ch.ID, m.Timestamp, true, nil
+			}
+		}
+		if !h.HasMore || h.ResponseMetaData.NextCursor == "" {
+			return "", "", false, nil
+		}
+		params.Cursor = h.ResponseMetaData.NextCursor
+	}
+}
+
+// RemindCheckin nudges a person, once, about an unanswered check-in.
+func (b *Bot) RemindCheckin(ctx context.Context, c okr.Checkin) (string, error) {
+	team, err := b.store.Team(ctx, c.TeamID)
+	if err != nil {
+		return "", err
+	}
+	loc := b.location(ctx, c.UserID)
+	text := fmt.Sprintf("⏰ A nudge: your *%s* check-in is still open. It closes %s.", escape(team.Name), formatWhen(c.ClosesAt(), loc))
+	_, ts, err := b.api.PostMessageContext(ctx, c.UserID,
+		slack.MsgOptionText(text, false),
+		slack.MsgOptionBlocks(section(text), slack.NewActionBlock("reminder_actions",
+			button(actionCheckinOpen, "Check in", strconv.FormatInt(c.ID, 10), slack.StylePrimary))),
+	)
+	if err != nil {
+		return "", asUndeliverable(err)
+	}
+	return ts, nil
+}
+
+// CloseCheckinDM updates a closed check-in's DM: no buttons, and why.
+func (b *Bot) CloseCheckinDM(ctx context.Context, c okr.Checkin) error {
+	team, err := b.store.Team(ctx, c.TeamID)
+	if err != nil {
+		return err
+	}
+	var text string
+	switch c.State {
+	case okr.Away:
+		text = fmt.Sprintf("🌴 The *%s* check-in of the week of %s closed while you were away.", escape(team.Name), c.CycleStart.Format("Jan 2"))
+	default:
+		text = fmt.Sprintf("The *%s* check-in of the week of %s closed without an answer. You can still update your key results any time with `/okr checkin`.", escape(team.Name), c.CycleStart.Format("Jan 2"))
+	}
+	return b.updateCheckinDM(ctx, c, text)
+}
+
+// updateCheckinDM replaces a check-in's DM with a line saying how it ended.
+func (b *Bot) updateCheckinDM(ctx context.Context, c okr.Checkin, text string) error {
+	if c.DMChannel == "" || c.DMTS == "" {
+		return nil
+	}
+	_, _, _, err := b.api.UpdateMessageContext(ctx, c.DMChannel, c.DMTS,
+		slack.MsgOptionText(text, false), slack.MsgOptionBlocks(section(text)))
+	if err != nil {
+		return fmt.Errorf("bot: update check-in DM: %w", err)
+	}
+	return nil
+}
+
+// SlackUsers lists the workspace's people, for time zones and status.
+func (b *Bot) SlackUsers(ctx context.Context) ([]okr.SlackUser, error) {
+	users, err := b.api.GetUsersContext(ctx, slack.GetUsersOptionLimit(1000))
+	if err != nil {
+		return nil, fmt.Errorf("bot: users.list: %w", err)
+	}
+	out := make([]okr.SlackUser, len(users))
+	for i, u := range users {
+		out[i] = okr.SlackUser{ID: u.ID, TZ: u.TZ, IsAdmin: u.IsAdmin || u.IsPrimaryOwner, IsOwner: u.IsOwner, IsBot: u.IsBot || u.ID == "USLACKBOT", Deleted: u.Deleted}
+	}
+	return out, nil
+}
+
+// checkinDMBlocks is the weekly check-in DM: what is due, and the buttons.
+func checkinDMBlocks(team *okr.Team, c *okr.Checkin, krs []okr.OwnedKeyResult, loc *time.Location) []slack.Block {
+	blocks := []slack.Block{
+		header("Weekly check-in · " + team.Name),
+		section(fmt.Sprintf("Hi <@%s>! Where do your key results stand this week? Answer by %s.", c.UserID, formatWhen(c.ClosesAt(), loc))),
+	}
+	if len(krs) > 0 {
+		var lines []string
+		for i := range krs {
+			line := krLine(&krs[i].KeyResult)
+			if n := len(strings.Join(append(lines, line), "\n")); n > maxSectionText-100 {
+				lines = append(lines, fmt.Sprintf("…and %d more.", len(krs)-i))
+				break
+			}
+			lines = append(lines, line)
+		}
+		blocks = append(blocks, section(strings.Join(lines, "\n")))
+	}
+	id := strconv.FormatInt(c.ID, 10)
+	return append(blocks, slack.NewActionBlock("checkin_actions",
+		button(actionCheckinOpen, "Check in", id, slack.StylePrimary),
+		button(actionCheckinSkip, "Skip this week", id, ""),
+	))
+}
+
+// formatWhen writes an instant in a reader's time zone: "Mon, Nov 30 at 10:00 (CET)".
+func formatWhen(t time.Time, loc *time.Location) string {
+	return t.In(loc).Format("Mon, Jan 2 at 15:04 (MST)")
+}
+
+// slackTS writes a time as a Slack timestamp.
+func slackTS(t time.Time) string {
+	return fmt.Sprintf("%d.%06d", t.Unix(), t.Nanosecond()/1000)
+}
+
+// SlackUser returns what Slack says of one person (users.info).
+func (b *Bot) SlackUser(ctx context.Context, id string) (okr.SlackUser, error) {
+	u, err := b.api.GetUserInfoContext(ctx, id)
+	if err != nil {
+		if err.Error() == "user_not_found" {
+			return okr.SlackUser{ID: id, Deleted: true}, nil
+		}
+		return okr.SlackUser{}, fmt.Errorf("bot: users.info: %w", err)
+	}
+	return okr.SlackUser{ID: u.ID, TZ: u.TZ, IsAdmin: u.IsAdmin || u.IsPrimaryOwner, IsOwner: u.IsOwner, IsBot: u.IsBot, Deleted: u.Deleted}, nil
+}

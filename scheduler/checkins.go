@@ -1,0 +1,349 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/okrbot/okrbot/okr"
+)
+
+// CheckinStore is what check-in delivery needs of the database. Claims are
+// atomic: two replicas never hold the same check-in.
+type CheckinStore interface {
+	// CheckinRecipients returns, for every team, the people owed a check-in
+	// (owners of key results of its active objectives in the periods open at
+	// now, and of its KPIs), with their cached time zone and the team's schedule.
+	CheckinRecipients(ctx context.Context, now time.Time) ([]okr.Recipient, error)
+	// CreateCheckins stores scheduled check-ins, skipping any that exist for
+	// the same team, person and cycle. It returns how many it created.
+	CreateCheckins(ctx context.Context, cs []okr.Checkin) (int, error)
+	// ClaimDueCheckins claims up to limit check-ins that are scheduled and
+	// due at now (and not closed), or whose sender's claim expired, setting
+	// them to sending with a claim by `by` until now+lease. A check-in taken
+	// over from an expired claim comes back with Recovered set: its DM may
+	// be out already.
+	ClaimDueCheckins(ctx context.Context, now time.Time, by string, lease time.Duration, limit int) ([]okr.Checkin, error)
+	// MarkCheckinSent records a delivered DM, if `by` still holds the claim.
+	MarkCheckinSent(ctx context.Context, id int64, by, channel, ts string, at time.Time) error
+	// ReleaseCheckin returns a claimed check-in to scheduled, to try again.
+	ReleaseCheckin(ctx context.Context, id int64, by, reason string) error
+	// SetCheckinState ends a claimed or open check-in in a final state
+	// (away, undeliverable) with a reason.
+	SetCheckinState(ctx context.Context, id int64, state okr.CheckinState, reason string) error
+	// ClaimReminders marks up to limit sent, unanswered check-ins whose
+	// team's reminder delay has passed at now as reminded, and returns them.
+	ClaimReminders(ctx context.Context, now time.Time, limit int) ([]okr.Checkin, error)
+	// SetReminderTS records the reminder's message.
+	SetReminderTS(ctx context.Context, id int64, ts string) error
+	// CloseCheckins ends every check-in whose cycle closed at now: missed,
+	// or away for someone away then. It returns those that had a DM.
+	CloseCheckins(ctx context.Context, now time.Time) ([]okr.Checkin, error)
+	// AwayUntil returns the last day a person is away, nil when not away.
+	AwayUntil(ctx context.Context, userID string) (*time.Time, error)
+	// UpsertSlackUsers caches what Slack says of people.
+	UpsertSlackUsers(ctx context.Context, users []okr.SlackUser) error
+}
+
+// Messenger delivers check-ins in Slack. The bot implements it.
+type Messenger interface {
+	// SendCheckin DMs a person their check-in and returns the message. An
+	// *okr.Error with code EUNDELIVERABLE means it can never be delivered.
+	SendCheckin(ctx context.Context, c okr.Checkin) (channel, ts string, err error)
+	// FindCheckinDM looks in the person's DM for the check-in's message, sent
+	// by a sender that died before recording it.
+	FindCheckinDM(ctx context.Context, c okr.Checkin) (channel, ts string, found bool, err error)
+	// RemindCheckin nudges a person about an unanswered check-in.
+	RemindCheckin(ctx context.Context, c okr.Checkin) (ts string, err error)
+	// CloseCheckinDM updates a closed check-in's DM to say so.
+	CloseCheckinDM(ctx context.Context, c okr.Checkin) error
+	// SlackUsers lists every person of the workspace.
+	SlackUsers(ctx context.Context) ([]okr.SlackUser, error)
+	// SlackUser returns what Slack says of one person.
+	SlackUser(ctx context.Context, id string) (okr.SlackUser, error)
+}
+
+// Delivery settings.
+const (
+	// DefaultClaimLease is how long a sender holds a check-in unless
+	// configured otherwise. A claim older than this is presumed dead and
+	// recovered from the DM history.
+	DefaultClaimLease = 2 * time.Minute
+	// sendBatch is how many check-ins one round claims.
+	sendBatch = 200
+	// sendWorkers bounds the DMs in flight.
+	sendWorkers = 16
+	// lookupsPerRound bounds users.info calls for people not cached yet;
+	// the daily users.list sync caches everyone in bulk.
+	lookupsPerRound = 50
+)
+
+// planned remembers which cycles this process already stored, so planning
+// every minute does not rewrite them.
+type planned struct {
+	mu   sync.Mutex
+	seen map[plannedKey]bool
+}
+
+type plannedKey struct {
+	team int64
+	user string
+	date time.Time
+}
+
+// PlanCheckins stores the check-in of every recipient whose cycle is open at
+// now (due and not closed), once. A cycle missed while okrbot was down is
+// planned when it comes back, as long as it is still open.
+func (s *Scheduler) PlanCheckins(ctx context.Context) error {
+	now := s.clock.Now()
+	rs, err := s.checkins.CheckinRecipients(ctx, now)
+	if err != nil {
+		return fmt.Errorf("scheduler: recipients: %w", err)
+	}
+	rs = s.learnTimeZones(ctx, rs)
+	var fresh []okr.Checkin
+	s.planned.mu.Lock()
+	for _, r := range rs {
+		loc := okr.SlackUser{TZ: r.TZ}.Location(s.loc)
+		date, due := r.Schedule.CurrentCycle(now, loc)
+		if !now.Before(due.Add(okr.CycleLength)) || due.Before(r.Since) {
+			continue // closed, or due before they owned anything
+		}
+		k := plannedKey{r.TeamID, r.UserID, date}
+		if s.planned.seen[k] {
+			continue
+		}
+		s.planned.seen[k] = true
+		fresh = append(fresh, okr.Checkin{TeamID: r.TeamID, UserID: r.UserID, CycleStart: date, DueAt: due, State: okr.Scheduled})
+	}
+	for k := range s.planned.seen {
+		if now.Sub(k.date) > 9*24*time.Hour {
+			delete(s.planned.seen, k)
+		}
+	}
+	s.planned.mu.Unlock()
+	if len(fresh) == 0 {
+		return nil
+	}
+	n, err := s.checkins.CreateCheckins(ctx, fresh)
+	if err != nil {
+		s.planned.mu.Lock()
+		for _, c := range fresh {
+			delete(s.planned.seen, plannedKey{c.TeamID, c.UserID, c.CycleStart})
+		}
+		s.planned.mu.Unlock()
+		return fmt.Errorf("scheduler: plan check-ins: %w", err)
+	}
+	if n > 0 {
+		s.log.Info("check-ins planned", slog.Int("count", n))
+	}
+	return nil
+}
+
+// learnTimeZones looks up people whose time zone is not cached yet (a few
+// per round) and returns the recipients whose time zone is known: nobody is
+// planned at a guessed hour.
+func (s *Scheduler) learnTimeZones(ctx context.Context, rs []okr.Recipient) []okr.Recipient {
+	learned := map[string]okr.SlackUser{}
+	var fetch []okr.SlackUser
+	for _, r := range rs {
+		if r.Known || len(learned) >= lookupsPerRound {
+			continue
+		}
+		if _, done := learned[r.UserID]; done {
+			continue
+		}
+		u, err := s.messenger.SlackUser(ctx, r.UserID)
+		if err != nil {
+			s.log.Warn("cannot look up a person's time zone; will retry", slog.String("user_id", r.UserID), slog.String("error", err.Error()))
+			learned[r.UserID] = okr.SlackUser{ID: ""}
+			continue
+		}
+		learned[r.UserID] = u
+		fetch = append(fetch, u)
+	}
+	if len(fetch) > 0 {
+		if err := s.checkins.UpsertSlackUsers(ctx, fetch); err != nil {
+			s.log.Warn("cannot cache people", slog.String("error", err.Error()))
+		}
+	}
+	known := rs[:0]
+	for _, r := range rs {
+		if !r.Known {
+			u, ok := learned[r.UserID]
+			if !ok || u.ID == "" {
+				continue
+			}
+			r.TZ, r.Known = u.TZ, true
+		}
+		known = append(known, r)
+	}
+	return known
+}
+
+// SendCheckins delivers every due check-in, a batch at a time, with bounded
+// concurrency, until none is left or a whole batch failed (Slack is down:
+// the next round tries again, rather than this one spinning).
+func (s *Scheduler) SendCheckins(ctx context.Context) error {
+	for ctx.Err() == nil {
+		now := s.clock.Now()
+		batch, err := s.checkins.ClaimDueCheckins(ctx, now, s.id, s.lease, sendBatch)
+		if err != nil {
+			return fmt.Errorf("scheduler: claim check-ins: %w", err)
+		}
+		if len(batch) == 0 {
+			return nil
+		}
+		work := make(chan okr.Checkin)
+		var wg sync.WaitGroup
+		var progress atomic.Int64
+		for range min(sendWorkers, len(batch)) {
+			wg.Go(func() {
+				for c := range work {
+					if s.deliver(ctx, c) {
+						progress.Add(1)
+					}
+				}
+			})
+		}
+		for _, c := range batch {
+			work <- c
+		}
+		close(work)
+		wg.Wait()
+		if progress.Load() == 0 {
+			s.log.Warn("no check-in of a batch could be sent; retrying next round", slog.Int("batch", len(batch)))
+			return nil
+		}
+	}
+	return ctx.Err()
+}
+
+// deliver sends one claimed check-in and records what happened. It reports
+// whether the check-in reached a final state (sent, away, undeliverable)
+// rather than being released to try again.
+func (s *Scheduler) deliver(ctx context.Context, c okr.Checkin) bool {
+	log := s.log.With(slog.Int64("checkin_id", c.ID), slog.String("user_id", c.UserID), slog.Int64("team_id", c.TeamID))
+	// A claim taken over from a dead sender: the DM may be out already.
+	if c.Recovered {
+		ch, ts, found, err := s.messenger.FindCheckinDM(ctx, c)
+		if err != nil {
+			log.Warn("cannot look for an earlier DM; will retry", slog.String("error", err.Error()))
+			s.release(ctx, log, c, "history: "+err.Error())
+			return false
+		}
+		if found {
+			s.markSent(ctx, log, c, ch, ts)
+			return true
+		}
+	}
+	until, err := s.checkins.AwayUntil(ctx, c.UserID)
+	if err != nil {
+		s.release(ctx, log, c, err.Error())
+		return false
+	}
+	if okr.AwayOn(until, s.clock.Now()) {
+		if err := s.checkins.SetCheckinState(ctx, c.ID, okr.Away, "away"); err != nil {
+			log.Error("cannot mark away", slog.String("error", err.Error()))
+		}
+		return true
+	}
+	ch, ts, err := s.messenger.SendCheckin(ctx, c)
+	switch {
+	case okr.ErrorCode(err) == okr.EUNDELIVERABLE:
+		log.Warn("check-in undeliverable", slog.String("reason", okr.ErrorMessage(err)))
+		if err := s.checkins.SetCheckinState(ctx, c.ID, okr.Undeliverable, okr.ErrorMessage(err)); err != nil {
+			log.Error("cannot mark undeliverable", slog.String("error", err.Error()))
+		}
+		return true
+	case err != nil:
+		log.Warn("check-in not sent; will retry", slog.String("error", err.Error()))
+		s.release(ctx, log, c, err.Error())
+		return false
+	}
+	s.markSent(ctx, log, c, ch, ts)
+	return true
+}
+
+func (s *Scheduler) markSent(ctx context.Context, log *slog.Logger, c okr.Checkin, ch, ts string) {
+	// Recording must happen even when shutting down: the DM is out.
+	ctx = context.WithoutCancel(ctx)
+	if err := s.checkins.MarkCheckinSent(ctx, c.ID, s.id, ch, ts, s.clock.Now()); err != nil {
+		log.Error("DM sent but not recorded; the DM history will tell", slog.String("error", err.Error()))
+	}
+}
+
+func (s *Scheduler) release(ctx context.Context, log *slog.Logger, c okr.Checkin, reason string) {
+	if err := s.checkins.ReleaseCheckin(context.WithoutCancel(ctx), c.ID, s.id, reason); err != nil {
+		log.Error("cannot release check-in; its claim will expire", slog.String("error", err.Error()))
+	}
+}
+
+// SendReminders nudges, once, everyone whose check-in is unanswered after
+// their team's reminder delay.
+func (s *Scheduler) SendReminders(ctx context.Context) error {
+	for ctx.Err() == nil {
+		batch, err := s.checkins.ClaimReminders(ctx, s.clock.Now(), sendBatch)
+		if err != nil {
+			return fmt.Errorf("scheduler: claim reminders: %w", err)
+		}
+		if len(batch) == 0 {
+			return nil
+		}
+		for _, c := range batch {
+			until, err := s.checkins.AwayUntil(ctx, c.UserID)
+			if err == nil && okr.AwayOn(until, s.clock.Now()) {
+				continue
+			}
+			ts, err := s.messenger.RemindCheckin(ctx, c)
+			if err != nil {
+				s.log.Warn("reminder not sent", slog.Int64("checkin_id", c.ID), slog.String("error", err.Error()))
+				continue
+			}
+			if err := s.checkins.SetReminderTS(ctx, c.ID, ts); err != nil {
+				s.log.Error("cannot record reminder", slog.String("error", err.Error()))
+			}
+		}
+	}
+	return ctx.Err()
+}
+
+// CloseCheckins marks check-ins whose cycle ended as missed (or away), and
+// updates their DMs.
+func (s *Scheduler) CloseCheckins(ctx context.Context) error {
+	closed, err := s.checkins.CloseCheckins(ctx, s.clock.Now())
+	if err != nil {
+		return fmt.Errorf("scheduler: close check-ins: %w", err)
+	}
+	var errs []error
+	for _, c := range closed {
+		if err := s.messenger.CloseCheckinDM(ctx, c); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		s.log.Warn("some closed check-ins' DMs were not updated", slog.Int("count", len(errs)), slog.String("first_error", errs[0].Error()))
+	}
+	return nil
+}
+
+// SyncUsers caches every person's time zone and status from Slack.
+func (s *Scheduler) SyncUsers(ctx context.Context) error {
+	users, err := s.messenger.SlackUsers(ctx)
+	if err != nil {
+		return fmt.Errorf("scheduler: list users: %w", err)
+	}
+	if err := s.checkins.UpsertSlackUsers(ctx, users); err != nil {
+		return fmt.Errorf("scheduler: cache users: %w", err)
+	}
+	return nil
+}
+
+// RunCheckins is the every-minute check-in round: plan, send, remind, close.
+func (s *Scheduler) RunCheckins(ctx context.Context) error {
+	return errors.Join(s.PlanCheckins(ctx), s.SendCheckins(ctx), s.SendReminders(ctx), s.CloseCheckins(ctx))
+}
