@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -49,24 +50,47 @@ type Config struct {
 	// NoRateLimit turns the bot's own Slack rate limiter off, for
 	// benchmarks against an emulator without limits.
 	NoRateLimit bool
+	// Connections is how many Socket Mode connections to hold; Slack spreads
+	// envelopes over them, so bursts are read and parsed in parallel.
+	// DefaultConnections when zero; Slack allows 10 per app across every replica.
+	Connections int
+}
+
+// DefaultConnections is how many Socket Mode connections a bot holds unless
+// told otherwise.
+const DefaultConnections = 2
+
+// conn is one Socket Mode connection.
+type conn struct {
+	sm        *socketmode.Client
+	connected atomic.Bool
+}
+
+// incoming is an event and the connection it came on.
+type incoming struct {
+	c   *conn
+	evt socketmode.Event
 }
 
 // Bot is a running okrbot Slack app.
 type Bot struct {
 	cfg    Config
 	api    *slack.Client
-	sm     *socketmode.Client
+	conns  []*conn
 	store  Store
 	log    *slog.Logger
 	people *people
+
+	// followUps bounds the work done after acks; submissions bounds the
+	// view submissions being checked before their ack.
+	followUps, submissions chan struct{}
 
 	commands map[string]commandHandler
 	actions  map[string]actionHandler
 	views    map[string]viewHandler
 	events   map[string]eventHandler
 
-	connected atomic.Bool
-	work      sync.WaitGroup
+	work sync.WaitGroup
 }
 
 // New returns a bot that talks to Slack through cfg.APIURL and keeps its
@@ -101,21 +125,31 @@ func New(cfg Config, store Store) *Bot {
 		slack.OptionHTTPClient(cfg.HTTPClient),
 		slack.OptionRetry(3),
 	)
-	b := &Bot{
-		cfg:   cfg,
-		api:   api,
-		sm:    socketmode.New(api),
-		store: store,
-		log:   cfg.Logger,
+	if cfg.Connections <= 0 {
+		cfg.Connections = DefaultConnections
+	}
+	b := &Bot{cfg: cfg, api: api, store: store, log: cfg.Logger}
+	for range cfg.Connections {
+		b.conns = append(b.conns, &conn{sm: socketmode.New(api)})
 	}
 	b.people = newPeople(api, cfg.Now)
+	procs := runtime.GOMAXPROCS(0)
+	b.followUps = make(chan struct{}, 2*procs)
+	b.submissions = make(chan struct{}, 4*procs)
 	b.commands, b.actions = b.commandHandlers(), b.actionHandlers()
 	b.views, b.events = b.viewHandlers(), b.eventHandlers()
 	return b
 }
 
-// Connected reports whether the Socket Mode connection is up.
-func (b *Bot) Connected() bool { return b.connected.Load() }
+// Connected reports whether a Socket Mode connection is up.
+func (b *Bot) Connected() bool {
+	for _, c := range b.conns {
+		if c.connected.Load() {
+			return true
+		}
+	}
+	return false
+}
 
 // Run connects to Slack and serves envelopes until ctx ends or the
 // connection fails for good (a revoked or invalid token). When ctx ends it
@@ -127,18 +161,42 @@ func (b *Bot) Run(ctx context.Context) error {
 	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
 
-	runErr := make(chan error, 1)
-	go func() { runErr <- b.sm.RunContext(ctx) }()
+	// Every connection runs until ctx ends or one fails for good (a refused
+	// token fails them all alike).
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	runErr := make(chan error, len(b.conns))
+	events := make(chan incoming)
+	for _, c := range b.conns {
+		go func() { runErr <- c.sm.RunContext(runCtx) }()
+		go func() {
+			for {
+				select {
+				case evt := <-c.sm.Events:
+					select {
+					case events <- incoming{c, evt}:
+					case <-runCtx.Done():
+						return
+					}
+				case <-runCtx.Done():
+					return
+				}
+			}
+		}()
+	}
 
 	for {
 		select {
-		case evt := <-b.sm.Events:
+		case in := <-events:
 			if ctx.Err() != nil {
 				continue // Slack redelivers what is not acked
 			}
-			b.handleEvent(workCtx, evt)
+			b.handleEvent(workCtx, in.c, in.evt)
 		case err := <-runErr:
-			b.connected.Store(false)
+			stop()
+			for _, c := range b.conns {
+				c.connected.Store(false)
+			}
 			b.finish(cancelWork)
 			if ctx.Err() != nil {
 				return nil
@@ -163,22 +221,22 @@ func (b *Bot) finish(cancelWork context.CancelFunc) {
 
 // handleEvent reacts to one socketmode event: connection changes inline,
 // envelopes in their own goroutine so the event channel keeps draining.
-func (b *Bot) handleEvent(ctx context.Context, evt socketmode.Event) {
+func (b *Bot) handleEvent(ctx context.Context, c *conn, evt socketmode.Event) {
 	switch evt.Type {
 	case socketmode.EventTypeConnected, socketmode.EventTypeHello:
-		if !b.connected.Swap(true) {
+		if !c.connected.Swap(true) {
 			b.log.Info("connected to Slack")
 		}
 	case socketmode.EventTypeConnecting:
-		b.connected.Store(false)
+		c.connected.Store(false)
 	case socketmode.EventTypeConnectionError:
-		b.connected.Store(false)
+		c.connected.Store(false)
 		if e, ok := evt.Data.(*slack.ConnectionErrorEvent); ok {
 			b.log.Warn("cannot connect to Slack; retrying", slog.Int("attempt", e.Attempt),
 				slog.Duration("backoff", e.Backoff), slog.String("error", redactError(e.ErrorObj)))
 		}
 	case socketmode.EventTypeDisconnect:
-		b.connected.Store(false)
+		c.connected.Store(false)
 		reason := ""
 		if evt.Request != nil {
 			reason = evt.Request.Reason
@@ -195,13 +253,36 @@ func (b *Bot) handleEvent(ctx context.Context, evt socketmode.Event) {
 		if evt.Request == nil {
 			return
 		}
-		b.work.Add(1)
-		go func() {
-			defer b.work.Done()
-			defer b.recoverPanic(evt.Request.EnvelopeID)
-			b.dispatch(ctx, evt)
-		}()
+		// Everything but a view submission is acked here and now: its ack
+		// never depends on the work. A submission's does (inline errors), so
+		// it gets a pool of its own, never queued behind follow-up work.
+		pool := b.followUps
+		if isViewSubmission(evt) {
+			pool = b.submissions
+		} else {
+			b.ack(c, evt.Request, nil)
+		}
+		b.spawn(pool, evt.Request.EnvelopeID, func() { b.dispatch(ctx, c, evt) })
 	}
+}
+
+// spawn runs f in its own goroutine once pool has room. Bounding the work
+// in flight keeps the socket's reader on the CPU, so acks stay prompt
+// however much follow-up work a burst brings.
+func (b *Bot) spawn(pool chan struct{}, envelopeID string, f func()) {
+	b.work.Add(1)
+	go func() {
+		defer b.work.Done()
+		pool <- struct{}{}
+		defer func() { <-pool }()
+		defer b.recoverPanic(envelopeID)
+		f()
+	}()
+}
+
+func isViewSubmission(evt socketmode.Event) bool {
+	cb, ok := evt.Data.(slack.InteractionCallback)
+	return ok && cb.Type == slack.InteractionTypeViewSubmission
 }
 
 func (b *Bot) recoverPanic(envelopeID string) {
@@ -211,21 +292,20 @@ func (b *Bot) recoverPanic(envelopeID string) {
 	}
 }
 
-// dispatch acks one envelope and does its work.
-func (b *Bot) dispatch(ctx context.Context, evt socketmode.Event) {
+// dispatch does one envelope's work; all but view submissions are acked
+// already.
+func (b *Bot) dispatch(ctx context.Context, c *conn, evt socketmode.Event) {
 	req := evt.Request
 	log := b.log.With(slog.String("envelope_id", req.EnvelopeID), slog.String("envelope_type", req.Type))
 	switch data := evt.Data.(type) {
 	case slack.SlashCommand:
-		b.ack(req, nil)
 		if !b.firstTime(ctx, "envelope:"+req.EnvelopeID, log) {
 			return
 		}
 		b.onSlashCommand(ctx, log, data)
 	case slack.InteractionCallback:
-		b.onInteraction(ctx, log, req, data)
+		b.onInteraction(ctx, log, c, req, data)
 	case slackevents.EventsAPIEvent:
-		b.ack(req, nil)
 		key := "envelope:" + req.EnvelopeID
 		if cb, ok := data.Data.(*slackevents.EventsAPICallbackEvent); ok && cb.EventID != "" {
 			key = "event:" + cb.EventID
@@ -236,18 +316,17 @@ func (b *Bot) dispatch(ctx context.Context, evt socketmode.Event) {
 		}
 		b.onEventsAPI(ctx, log, data)
 	default:
-		b.ack(req, nil)
 		log.Warn("envelope with an unexpected payload")
 	}
 }
 
-// ack answers an envelope; payload may be nil.
-func (b *Bot) ack(req *socketmode.Request, payload any) {
+// ack answers an envelope on the connection it came on; payload may be nil.
+func (b *Bot) ack(c *conn, req *socketmode.Request, payload any) {
 	var err error
 	if payload == nil {
-		err = b.sm.Ack(*req)
+		err = c.sm.Ack(*req)
 	} else {
-		err = b.sm.Ack(*req, payload)
+		err = c.sm.Ack(*req, payload)
 	}
 	if err != nil {
 		b.log.Error("ack failed", slog.String("envelope_id", req.EnvelopeID), slog.String("error", err.Error()))

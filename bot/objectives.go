@@ -108,11 +108,11 @@ func (b *Bot) listPerson(ctx context.Context, reader, person string, q okr.Perio
 // canRead reports whether a person may see a team's OKRs: its members and
 // workspace admins may.
 func (b *Bot) canRead(ctx context.Context, team *okr.Team, userID string) (bool, error) {
-	role, actor, err := b.roleIn(ctx, team.ID, userID)
-	if err != nil {
-		return false, err
+	role, err := b.store.MemberRole(ctx, team.ID, userID)
+	if err != nil || role != "" {
+		return role != "", err
 	}
-	return role != "" || actor.Admin, nil
+	return b.actor(ctx, userID).Admin, nil
 }
 
 // groupByTeam groups objectives by their team, keeping their order.

@@ -140,25 +140,24 @@ func (b *Bot) respond(ctx context.Context, log *slog.Logger, responseURL string,
 }
 
 // onInteraction acks and handles block actions, view submissions and closes.
-func (b *Bot) onInteraction(ctx context.Context, log *slog.Logger, req *socketmode.Request, cb slack.InteractionCallback) {
+func (b *Bot) onInteraction(ctx context.Context, log *slog.Logger, c *conn, req *socketmode.Request, cb slack.InteractionCallback) {
 	log = log.With(slog.String("user_id", cb.User.ID), slog.String("interaction", string(cb.Type)))
 	switch cb.Type {
 	case slack.InteractionTypeViewSubmission:
 		h, ok := b.views[cb.View.CallbackID]
 		if !ok {
-			b.ack(req, nil)
+			b.ack(c, req, nil)
 			log.Warn("submission of an unknown view", slog.String("callback_id", cb.View.CallbackID))
 			return
 		}
 		vctx, cancel := context.WithTimeout(ctx, viewAckBudget)
 		ack, after := h(vctx, log.With(slog.String("callback_id", cb.View.CallbackID)), cb)
 		cancel()
-		b.ack(req, ack)
+		b.ack(c, req, ack)
 		if after != nil {
-			after(ctx)
+			b.spawn(b.followUps, req.EnvelopeID, func() { after(ctx) })
 		}
 	case slack.InteractionTypeBlockActions:
-		b.ack(req, nil)
 		if !b.firstTime(ctx, "envelope:"+req.EnvelopeID, log) {
 			return
 		}
@@ -173,8 +172,6 @@ func (b *Bot) onInteraction(ctx context.Context, log *slog.Logger, req *socketmo
 				b.tellError(ctx, log, cb, err)
 			}
 		}
-	default:
-		b.ack(req, nil)
 	}
 }
 

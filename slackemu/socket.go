@@ -53,14 +53,23 @@ type wsConn struct {
 }
 
 func (c *wsConn) writeJSON(v any) error {
+	_, err := c.writeJSONAt(v)
+	return err
+}
+
+// writeJSONAt writes a frame and returns when it started to leave: after
+// any wait for the connection's write lock, which is the emulator's own
+// queueing, not the app's.
+func (c *wsConn) writeJSONAt(v any) (time.Time, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	_ = c.ws.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	return c.ws.WriteMessage(websocket.TextMessage, b)
+	sent := time.Now()
+	_ = c.ws.SetWriteDeadline(sent.Add(5 * time.Second))
+	return sent, c.ws.WriteMessage(websocket.TextMessage, b)
 }
 
 func (c *wsConn) close() {
@@ -298,8 +307,8 @@ func (s *Server) deliver(ctx context.Context, env *envelope, timeout time.Durati
 		s.mu.Lock()
 		s.pending[env.EnvelopeID] = ch
 		s.mu.Unlock()
-		sent := time.Now()
-		if err := c.writeJSON(env); err != nil {
+		sent, err := c.writeJSONAt(env)
+		if err != nil {
 			s.mu.Lock()
 			delete(s.pending, env.EnvelopeID)
 			s.mu.Unlock()

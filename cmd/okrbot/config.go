@@ -23,12 +23,14 @@ type Config struct {
 	DefaultTimezone      string `envconfig:"DEFAULT_TIMEZONE"`
 	FiscalYearStartMonth string `envconfig:"FISCAL_YEAR_START_MONTH"`
 	CheckinClaimLease    string `envconfig:"CHECKIN_CLAIM_LEASE"`
+	SocketConnections    string `envconfig:"SOCKET_MODE_CONNECTIONS"`
 
 	// Parsed forms, set by Validate.
 	location *time.Location
 	fyStart  time.Month
 	logLevel slog.Level
 	lease    time.Duration
+	conns    int
 }
 
 // envDoc describes every variable, for -h.
@@ -41,6 +43,7 @@ var envDoc = [][2]string{
 	{"LOG_LEVEL", "debug, info, warn or error (default info)"},
 	{"DEFAULT_TIMEZONE", "IANA time zone for people Slack gives none, and for periods (default UTC)"},
 	{"FISCAL_YEAR_START_MONTH", "month the fiscal year starts, 1–12 (default 1)"},
+	{"SOCKET_MODE_CONNECTIONS", "Socket Mode connections this replica holds, 1–10 (default 2; Slack allows 10 per app in all)"},
 	{"CHECKIN_CLAIM_LEASE", "how long a replica holds a check-in DM it is sending before another may recover it, 5s–1h (default 2m)"},
 }
 
@@ -66,6 +69,7 @@ func (c *Config) setDefaults() {
 		{&c.DefaultTimezone, "UTC"},
 		{&c.FiscalYearStartMonth, "1"},
 		{&c.CheckinClaimLease, "2m"},
+		{&c.SocketConnections, "2"},
 	} {
 		if strings.TrimSpace(*d.field) == "" {
 			*d.field = d.value
@@ -134,5 +138,10 @@ func (c *Config) Validate(n need) error {
 		return fmt.Errorf("CHECKIN_CLAIM_LEASE must be a duration from 5s to 1h, such as 2m, not %q", c.CheckinClaimLease)
 	}
 	c.lease = lease
+	conns, err := strconv.Atoi(strings.TrimSpace(c.SocketConnections))
+	if err != nil || conns < 1 || conns > 10 {
+		return fmt.Errorf("SOCKET_MODE_CONNECTIONS must be a whole number from 1 to 10, not %q", c.SocketConnections)
+	}
+	c.conns = conns
 	return nil
 }

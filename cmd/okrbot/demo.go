@@ -16,6 +16,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/okrbot/okrbot/bot"
 	"github.com/okrbot/okrbot/internal/pgcluster"
 	"github.com/okrbot/okrbot/slackemu"
 )
@@ -77,7 +78,7 @@ func demo(ctx context.Context, cfg Config, dbName string, stdout, stderr io.Writ
 	case <-startCtx.Done():
 		return errors.New("the bot did not start within 30 s")
 	}
-	if err := emu.WaitConnections(startCtx, 1); err != nil {
+	if err := emu.WaitConnections(startCtx, bot.DefaultConnections); err != nil {
 		return fmt.Errorf("the bot did not connect to the emulator: %w", err)
 	}
 
