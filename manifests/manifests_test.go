@@ -115,9 +115,9 @@ func TestSlackAppFeatures(t *testing.T) {
 		t.Errorf("features.slash_commands: got no /okr, want one")
 	}
 
-	want := []string{"chat:write", "chat:write.public", "commands", "im:write", "users:read"}
-	if got := m.OAuthConfig.Scopes.Bot; !slices.Equal(got, want) {
-		t.Errorf("oauth_config.scopes.bot: got %q, want %q (sorted, no duplicates)", got, want)
+	// Which scopes: TestBotScopesMatchTheCode. Here: sorted, no duplicates.
+	if got := m.OAuthConfig.Scopes.Bot; !slices.IsSorted(got) || len(slices.Compact(slices.Clone(got))) != len(got) {
+		t.Errorf("oauth_config.scopes.bot: got %q, want them sorted without duplicates", got)
 	}
 }
 

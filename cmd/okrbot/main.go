@@ -86,6 +86,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return usageError{err}
 		}
 		return migrate(ctx, cfg, newLogger(stderr, cfg.logLevel))
+	case "healthcheck":
+		if err := cfg.Validate(0); err != nil {
+			return usageError{err}
+		}
+		return healthcheck(ctx, cfg.HTTPAddr)
 	case "demo":
 		if err := cfg.Validate(0); err != nil {
 			return usageError{err}
@@ -105,6 +110,7 @@ Commands:
   run       connect to Slack and serve (the default)
   migrate   apply database migrations and exit
   demo      play a scripted week against a built-in Slack emulator and print what users see
+  healthcheck  ask the running okrbot on HTTP_ADDR whether it is alive (for container health checks)
   version   print the version
 
 Environment:
@@ -128,6 +134,29 @@ func migrate(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	log.Info("database is up to date")
+	return nil
+}
+
+// healthcheck asks the okrbot listening on addr for /healthz.
+func healthcheck(ctx context.Context, addr string) error {
+	host, port, _ := net.SplitHostPort(addr)
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, port)+"/healthz", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck: /healthz answered %s", resp.Status)
+	}
 	return nil
 }
 
@@ -196,6 +225,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Now:             now,
 		CheckinsNow:     func() { sched.CheckinsNow() },
 		NoRateLimit:     m.NoRateLimit,
+		Connections:     m.Config.conns,
 	}, st)
 	sched, err = scheduler.New(scheduler.Config{
 		Location: m.Config.location, Logger: m.Log, Clock: m.Clock, InstanceID: instanceID(),
