@@ -138,6 +138,8 @@ type CheckinAnswer struct {
 	CheckinID *int64
 	UserID    string
 	Updates   []KRUpdate
-	Blockers  string
-	At        time.Time
+	// Readings are the values of the person's due KPIs.
+	Readings []Reading
+	Blockers string
+	At       time.Time
 }

@@ -111,3 +111,22 @@ type Reading struct {
 	UserID string    `db:"user_id"`
 	Note   string    `db:"note"`
 }
+
+// KPIDue reports whether a KPI read last at last (nil: never) is due for a
+// reading at now, at a weekly check-in: a daily KPI unless read within the
+// last 24 hours, a weekly one unless read within the last 6 days (so a
+// reading on last week's check-in day never counts), a monthly one unless
+// read in the same calendar month as now, in now's location.
+func KPIDue(cadence Cadence, last *time.Time, now time.Time) bool {
+	if last == nil {
+		return true
+	}
+	switch cadence {
+	case Daily:
+		return now.Sub(*last) >= 24*time.Hour
+	case Monthly:
+		l := last.In(now.Location())
+		return l.Year() != now.Year() || l.Month() != now.Month()
+	}
+	return now.Sub(*last) >= 6*24*time.Hour
+}

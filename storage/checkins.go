@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -373,23 +375,36 @@ func (s *Store) OwnedKeyResults(ctx context.Context, userID string, teamID int64
 	return krs, nil
 }
 
-// RecordCheckin writes a person's answers in one transaction: for each
-// update, a kr_updates row stamped a.At and the key result's new current
-// value and, when one was given (> 0), its confidence. For a check-in
+// RecordCheckin writes a person's answers in one transaction: each of
+// a.Readings as RecordReading does, with the check-in, by a.UserID and read
+// at a.At unless the reading says otherwise; then for each update, a
+// kr_updates row stamped a.At and the key result's new current value and,
+// when one was given (> 0), its confidence, evaluated against the key
+// result's off-track alert (KPI readings and updates write their alert
+// events to the outbox), and with a confidence_drop event when the
+// confidence fell by okr.ConfidenceDropAlert or more. For a check-in
 // (a.CheckinID set) it also sets the check-in answered with the blockers,
 // ends any claim and deletes its drafts; it reports false and writes nothing
 // when the check-in is no longer open, EFORBIDDEN when it is someone else's
 // and ENOTFOUND when it does not exist. Without a check-in the updates are
 // off-cycle. An update of a key result that does not exist fails the whole
-// answer with ENOTFOUND. Whether a.UserID may update each key result is the
-// caller's to decide.
+// answer with ENOTFOUND, and a reading of an archived KPI with EINVALID.
+// Whether a.UserID may update each key result or KPI is the caller's to
+// decide.
 func (s *Store) RecordCheckin(ctx context.Context, a okr.CheckinAnswer) (bool, error) {
+	now := s.now()
 	at := a.At.UTC().Round(time.Microsecond)
 	if a.At.IsZero() {
-		at = s.now()
+		at = now
+	}
+	if err := s.prepareHot(ctx); err != nil {
+		return false, fmt.Errorf("storage: record check-in: %w", err)
 	}
 	recorded := false
 	err := s.withTx(ctx, func(tx *sqlx.Tx) error {
+		if err := genericPlans(ctx, tx); err != nil {
+			return err
+		}
 		if a.CheckinID != nil {
 			var c struct {
 				UserID string           `db:"user_id"`
@@ -410,8 +425,22 @@ func (s *Store) RecordCheckin(ctx context.Context, a okr.CheckinAnswer) (bool, e
 				return okr.Errorf(okr.EFORBIDDEN, "That check-in is someone else's.")
 			}
 		}
+		if err := lockAnswered(ctx, tx, a); err != nil {
+			return err
+		}
+		for _, r := range a.Readings {
+			if r.UserID == "" {
+				r.UserID = a.UserID
+			}
+			if r.At.IsZero() {
+				r.At = at
+			}
+			if _, err := s.recordReading(ctx, tx, &r, a.CheckinID, now); err != nil {
+				return err
+			}
+		}
 		for _, u := range a.Updates {
-			if err := recordKRUpdate(ctx, tx, u, a.UserID, a.CheckinID, at); err != nil {
+			if err := s.recordKRUpdate(ctx, tx, u, a.UserID, a.CheckinID, at, now); err != nil {
 				return err
 			}
 		}
@@ -438,29 +467,111 @@ func (s *Store) RecordCheckin(ctx context.Context, a okr.CheckinAnswer) (bool, e
 	return recorded, nil
 }
 
+// lockAnswered locks, in one order for every transaction, what an answer
+// changes: the KPIs read, by id, then the key results updated or following
+// those KPIs, by id. A reading locks its KPI and then the KPI's key
+// results, and an update its key result, so two answers, or an answer and
+// RecordReading, always wait for each other in the same order and never
+// deadlock.
+func lockAnswered(ctx context.Context, tx *sqlx.Tx, a okr.CheckinAnswer) error {
+	kpiIDs := make([]int64, len(a.Readings))
+	for i, r := range a.Readings {
+		kpiIDs[i] = r.KPIID
+	}
+	krIDs := make([]int64, len(a.Updates))
+	for i, u := range a.Updates {
+		krIDs[i] = u.KeyResultID
+	}
+	if len(kpiIDs) > 0 {
+		if _, err := tx.ExecContext(ctx, `
+			SELECT id
+			FROM kpis
+			WHERE id = ANY($1)
+			ORDER BY id
+			FOR NO KEY UPDATE`, pq.Array(kpiIDs)); err != nil {
+			return err
+		}
+	}
+	if len(krIDs) > 0 || len(kpiIDs) > 0 {
+		if _, err := tx.ExecContext(ctx, `
+			SELECT id
+			FROM key_results
+			WHERE id = ANY($1) OR kpi_id = ANY($2)
+			ORDER BY id
+			FOR NO KEY UPDATE`, pq.Array(krIDs), pq.Array(kpiIDs)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // recordKRUpdate stores one update by userID and moves its key result to
-// the new value (and confidence, when one was given).
-func recordKRUpdate(ctx context.Context, tx *sqlx.Tx, u okr.KRUpdate, userID string, checkinID *int64, at time.Time) error {
-	res, err := tx.ExecContext(ctx, `
+// the new value (and confidence, when one was given), then evaluates the
+// key result: its off-track alert when a confidence was given, and a
+// confidence drop from the confidence it had before. Events are stamped now.
+func (s *Store) recordKRUpdate(ctx context.Context, tx *sqlx.Tx, u okr.KRUpdate, userID string, checkinID *int64, at, now time.Time) error {
+	var kr struct {
+		TeamID     int64   `db:"team_id"`
+		Current    float64 `db:"current_value"`
+		Confidence int     `db:"confidence"`
+	}
+	err := tx.GetContext(ctx, &kr, `
+		SELECT o.team_id, kr.current_value, kr.confidence
+		FROM key_results kr
+		JOIN objectives o ON o.id = kr.objective_id
+		WHERE kr.id = $1
+		FOR NO KEY UPDATE OF kr`, u.KeyResultID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return okr.Errorf(okr.ENOTFOUND, "That key result does not exist (any more).")
+	} else if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `
 		UPDATE key_results
 		SET current_value = $2,
 			confidence = CASE WHEN $3 > 0 THEN $3 ELSE confidence END,
 			updated_at = $4
-		WHERE id = $1`, u.KeyResultID, u.Value, u.Confidence, at)
+		WHERE id = $1`, u.KeyResultID, u.Value, u.Confidence, at); err != nil {
+		return err
+	}
+	var id int64
+	err = tx.QueryRowxContext(ctx, `
+		INSERT INTO kr_updates (key_result_id, value, confidence, status, comment,
+			user_id, checkin_id, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		RETURNING id`,
+		u.KeyResultID, u.Value, u.Confidence, u.Status, u.Comment, userID, checkinID, at,
+	).Scan(&id)
 	if err != nil {
 		return err
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return err
-	} else if n == 0 {
-		return okr.Errorf(okr.ENOTFOUND, "That key result does not exist (any more).")
+
+	subj := alertSubject{TeamID: kr.TeamID, Kind: "kr", ID: u.KeyResultID}
+	source := "kr_update:" + strconv.FormatInt(id, 10)
+	if u.Confidence > 0 {
+		status := okr.ConfidenceStatus(u.Confidence)
+		_, err := s.applyAlerts(ctx, tx, []alertCheck{{
+			Subject: subj,
+			Rule:    okr.RuleKROffTrack,
+			Observe: func(open okr.Colour) okr.Colour { return okr.KROffTrackLevel(open, status) },
+			Obs:     observation{Value: u.Value, PreviousValue: &kr.Current, UserID: userID, Source: source},
+		}}, now)
+		if err != nil {
+			return err
+		}
 	}
-	_, err = tx.ExecContext(ctx, `
-		INSERT INTO kr_updates (key_result_id, value, confidence, status, comment,
-			user_id, checkin_id, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		u.KeyResultID, u.Value, u.Confidence, u.Status, u.Comment, userID, checkinID, at)
-	return err
+	if okr.ConfidenceDropped(kr.Confidence, u.Confidence) {
+		previous := float64(kr.Confidence)
+		_, err := s.insertAlertEvents(ctx, tx, []okr.AlertEvent{{
+			TeamID: subj.TeamID, SubjectKind: subj.Kind, SubjectID: subj.ID,
+			Rule: okr.RuleConfidenceDrop, Change: okr.Happened, Level: okr.Red,
+			Value: float64(u.Confidence), PreviousValue: &previous, UserID: userID, CreatedAt: now,
+		}}, []string{source})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // SkipCheckin marks an open check-in skipped at `at`, ending any claim. It

@@ -83,14 +83,16 @@ func (s *Store) today() string {
 }
 
 // AwayUntil returns the last day (UTC midnight of the date) a person is
-// away, nil when they are not: no absence, or one whose last day is before
-// the store's clock's date in UTC.
+// away, nil when they are not: no absence, or one that ended before
+// yesterday in UTC. An absence that ended yesterday in UTC may still hold
+// today where the person lives, so callers compare the date with a local
+// one (okr.AwayOn).
 func (s *Store) AwayUntil(ctx context.Context, userID string) (*time.Time, error) {
 	var until []time.Time
 	err := s.db.SelectContext(ctx, &until, `
 		SELECT until
 		FROM absences
-		WHERE user_id = $1 AND until >= CAST($2 AS date)`, userID, s.today())
+		WHERE user_id = $1 AND until >= CAST($2 AS date) - 1`, userID, s.today())
 	if err != nil {
 		return nil, fmt.Errorf("storage: away until: %w", err)
 	}

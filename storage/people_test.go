@@ -63,9 +63,20 @@ func TestAway(t *testing.T) {
 		}
 	})
 
+	t.Run("ended yesterday in UTC: maybe today where they live", func(t *testing.T) {
+		user := unique("U")
+		want := today.AddDate(0, 0, -1)
+		if err := s.SetAway(ctx, user, want); err != nil {
+			t.Fatal(err)
+		}
+		if got := awayUntil(t, user); got == nil || !got.Equal(want) {
+			t.Errorf("away until: got %v, want %v", got, want)
+		}
+	})
+
 	t.Run("in the past", func(t *testing.T) {
 		user := unique("U")
-		if err := s.SetAway(ctx, user, today.AddDate(0, 0, -1)); err != nil {
+		if err := s.SetAway(ctx, user, today.AddDate(0, 0, -2)); err != nil {
 			t.Fatal(err)
 		}
 		if until := awayUntil(t, user); until != nil {
