@@ -95,8 +95,14 @@ type teamObjectives struct {
 // listBlocks lays out objectives by team, within a message's 50 blocks:
 // what does not fit is counted in a last line, never dropped silently.
 func listBlocks(title string, groups []teamObjectives) []slack.Block {
+	return listBlocksWith(title, groups, nil)
+}
+
+// listBlocksWith is listBlocks followed by more blocks (KPIs), keeping room
+// for them within the message's limit.
+func listBlocksWith(title string, groups []teamObjectives, more []slack.Block) []slack.Block {
 	blocks := []slack.Block{header(title)}
-	budget := maxMessageBlocks - 2 // keep room for the "and N more" line
+	budget := maxMessageBlocks - 2 - len(more) // keep room for the "and N more" line
 	left := 0
 	for _, g := range groups {
 		left += len(g.Objectives)
@@ -123,7 +129,7 @@ func listBlocks(title string, groups []teamObjectives) []slack.Block {
 	if left > 0 {
 		blocks = append(blocks, contextBlock(fmt.Sprintf("…and %d more objectives. Narrow it down with `/okr list #channel` or `/okr list @person`.", left)))
 	}
-	return blocks
+	return append(blocks, more...)
 }
 
 func header(text string) *slack.HeaderBlock {

@@ -47,9 +47,13 @@ type Config struct {
 	HTTPClient *http.Client
 	// CheckinsNow asks the scheduler to deliver due check-ins at once.
 	CheckinsNow func()
+	// AlertsNow asks the scheduler to post pending alerts at once.
+	AlertsNow func()
 	// NoRateLimit turns the bot's own Slack rate limiter off, for
 	// benchmarks against an emulator without limits.
 	NoRateLimit bool
+	// Observer is told what the bot does, for metrics; nothing when nil.
+	Observer Observer
 	// Connections is how many Socket Mode connections to hold; Slack spreads
 	// envelopes over them, so bursts are read and parsed in parallel.
 	// DefaultConnections when zero; Slack allows 10 per app across every replica.
@@ -111,11 +115,12 @@ func New(cfg Config, store Store) *Bot {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}
-	if !cfg.NoRateLimit {
-		c := *cfg.HTTPClient
-		c.Transport = newLimitedTransport(c.Transport)
-		cfg.HTTPClient = &c
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
 	}
+	client := *cfg.HTTPClient
+	client.Transport = newLimitedTransport(client.Transport, !cfg.NoRateLimit, cfg.Observer)
+	cfg.HTTPClient = &client
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -256,13 +261,14 @@ func (b *Bot) handleEvent(ctx context.Context, c *conn, evt socketmode.Event) {
 		// Everything but a view submission is acked here and now: its ack
 		// never depends on the work. A submission's does (inline errors), so
 		// it gets a pool of its own, never queued behind follow-up work.
+		arrived := time.Now()
 		pool := b.followUps
 		if isViewSubmission(evt) {
 			pool = b.submissions
 		} else {
-			b.ack(c, evt.Request, nil)
+			b.ack(c, evt.Request, nil, arrived)
 		}
-		b.spawn(pool, evt.Request.EnvelopeID, func() { b.dispatch(ctx, c, evt) })
+		b.spawn(pool, evt.Request.EnvelopeID, func() { b.dispatch(ctx, c, evt, arrived) })
 	}
 }
 
@@ -294,7 +300,7 @@ func (b *Bot) recoverPanic(envelopeID string) {
 
 // dispatch does one envelope's work; all but view submissions are acked
 // already.
-func (b *Bot) dispatch(ctx context.Context, c *conn, evt socketmode.Event) {
+func (b *Bot) dispatch(ctx context.Context, c *conn, evt socketmode.Event, arrived time.Time) {
 	req := evt.Request
 	log := b.log.With(slog.String("envelope_id", req.EnvelopeID), slog.String("envelope_type", req.Type))
 	switch data := evt.Data.(type) {
@@ -304,7 +310,7 @@ func (b *Bot) dispatch(ctx context.Context, c *conn, evt socketmode.Event) {
 		}
 		b.onSlashCommand(ctx, log, data)
 	case slack.InteractionCallback:
-		b.onInteraction(ctx, log, c, req, data)
+		b.onInteraction(ctx, log, c, req, data, arrived)
 	case slackevents.EventsAPIEvent:
 		key := "envelope:" + req.EnvelopeID
 		if cb, ok := data.Data.(*slackevents.EventsAPICallbackEvent); ok && cb.EventID != "" {
@@ -312,6 +318,7 @@ func (b *Bot) dispatch(ctx context.Context, c *conn, evt socketmode.Event) {
 		}
 		if !b.firstTime(ctx, key, log) {
 			log.Info("redelivered event ignored", slog.Int("retry_attempt", req.RetryAttempt))
+			b.cfg.Observer.Envelope(req.Type, "redelivered", 0)
 			return
 		}
 		b.onEventsAPI(ctx, log, data)
@@ -320,17 +327,21 @@ func (b *Bot) dispatch(ctx context.Context, c *conn, evt socketmode.Event) {
 	}
 }
 
-// ack answers an envelope on the connection it came on; payload may be nil.
-func (b *Bot) ack(c *conn, req *socketmode.Request, payload any) {
+// ack answers an envelope on the connection it came on; payload may be
+// nil. since is when the envelope reached the bot.
+func (b *Bot) ack(c *conn, req *socketmode.Request, payload any, since time.Time) {
 	var err error
 	if payload == nil {
 		err = c.sm.Ack(*req)
 	} else {
 		err = c.sm.Ack(*req, payload)
 	}
+	outcome := "ok"
 	if err != nil {
+		outcome = "error"
 		b.log.Error("ack failed", slog.String("envelope_id", req.EnvelopeID), slog.String("error", err.Error()))
 	}
+	b.cfg.Observer.Envelope(req.Type, outcome, time.Since(since))
 }
 
 // firstTime claims key and reports whether this is its first delivery. When

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/slack-go/slack"
@@ -28,6 +29,8 @@ type checkinMeta struct {
 	Page      int     `json:"p"`
 	Pages     int     `json:"n"`
 	KRs       []int64 `json:"r"`
+	// KPIs are the KPIs asked for on this page (the last one).
+	KPIs []int64 `json:"i,omitempty"`
 	// The DM whose button opened the modal, to update after submitting.
 	DMChannel string `json:"dc,omitempty"`
 	DMTS      string `json:"dt,omitempty"`
@@ -43,8 +46,50 @@ type krAnswer struct {
 
 func krInput(id int64, name string) string { return fmt.Sprintf("kr_%d_%s", id, name) }
 
-// checkinModal builds one page of the check-in form.
-func checkinModal(meta checkinMeta, page []okr.OwnedKeyResult, title string) slack.ModalViewRequest {
+func kpiInput(id int64) string { return fmt.Sprintf("kpi_%d_value", id) }
+
+// maxCheckinKPIs bounds the KPIs one check-in asks for; more are counted
+// and left to /okr kpi record.
+const maxCheckinKPIs = 40
+
+// kpiInputBlocks is how many blocks n KPIs take on a check-in page: a
+// heading, an input each and, past maxCheckinKPIs, a line counting the rest.
+func kpiInputBlocks(n int) int {
+	switch {
+	case n == 0:
+		return 0
+	case n > maxCheckinKPIs:
+		return maxCheckinKPIs + 2
+	}
+	return n + 1
+}
+
+// checkinPages splits a check-in into pages, as [from, to) ranges of its
+// key results: full pages of checkinPageSize, and a last page that leaves
+// room for the KPIs' inputs, all within a modal's 100 blocks. A key result
+// takes at most four blocks (three inputs and its objective's line); each
+// page has a page line and the last one the blockers.
+func checkinPages(krs, kpis int) [][2]int {
+	lastCap := max(0, (maxViewBlocks-2-kpiInputBlocks(kpis))/4)
+	var pages [][2]int
+	i := 0
+	for krs-i > lastCap {
+		j := min(i+checkinPageSize, krs)
+		pages = append(pages, [2]int{i, j})
+		i = j
+	}
+	return append(pages, [2]int{i, krs})
+}
+
+// checkinKPIs is what the last page of a check-in asks of KPIs.
+type checkinKPIs struct {
+	due    []okr.KPI
+	latest map[int64]okr.Reading
+}
+
+// checkinModal builds one page of the check-in form; kpis are asked for on
+// the last page.
+func checkinModal(meta checkinMeta, page []okr.OwnedKeyResult, kpis checkinKPIs, title string) slack.ModalViewRequest {
 	var blocks []slack.Block
 	if meta.Pages > 1 {
 		blocks = append(blocks, contextBlock(fmt.Sprintf("Page %d of %d", meta.Page+1, meta.Pages)))
@@ -88,6 +133,7 @@ func checkinModal(meta checkinMeta, page []okr.OwnedKeyResult, title string) sla
 	if meta.Page+1 < meta.Pages {
 		submit = "Next"
 	} else {
+		blocks = append(blocks, kpiInputs(kpis)...)
 		blocks = append(blocks, textInput(fieldBlockers, "Blockers", "Anything in your way? Your team sees this in the digest.", "", maxCommentLen, true, true))
 	}
 	js, _ := json.Marshal(meta)
@@ -98,11 +144,79 @@ func checkinModal(meta checkinMeta, page []okr.OwnedKeyResult, title string) sla
 
 const fieldBlockers = "blockers"
 
+// kpiInputs asks for one value per due KPI, with its band and last value.
+func kpiInputs(kpis checkinKPIs) []slack.Block {
+	if len(kpis.due) == 0 {
+		return nil
+	}
+	blocks := []slack.Block{contextBlock("*KPIs due* · this week's value of each")}
+	for i := range kpis.due[:min(len(kpis.due), maxCheckinKPIs)] {
+		k := &kpis.due[i]
+		label := k.Name
+		if k.Unit != "" {
+			label += " (" + k.Unit + ")"
+		}
+		hint := bandWords(k)
+		if r, ok := kpis.latest[k.ID]; ok {
+			hint += fmt.Sprintf(" · last %s on %s", okr.FormatValue(r.Value, k.Unit), r.At.Format("Jan 2"))
+		} else {
+			hint += " · no reading yet"
+		}
+		blocks = append(blocks, withHint(textInput(kpiInput(k.ID), label, "e.g. 95", "", 30, false, false), hint))
+	}
+	if n := len(kpis.due) - maxCheckinKPIs; n > 0 {
+		blocks = append(blocks, contextBlock(fmt.Sprintf("…and %d more KPIs are due: record them with `/okr kpi record NAME VALUE`.", n)))
+	}
+	return blocks
+}
+
 // checkinTarget is what a check-in modal is about.
 type checkinTarget struct {
 	checkin *okr.Checkin // nil off-cycle
 	krs     []okr.OwnedKeyResult
-	title   string
+	kpis    checkinKPIs
+	// owned are the person's KPIs in the check-in's team(s), due or not.
+	owned map[int64]okr.KPI
+	title string
+}
+
+// dueKPIs returns a person's active KPIs in a team (0: every team), those
+// due at now at a weekly check-in, and the latest reading of each.
+func (b *Bot) dueKPIs(ctx context.Context, userID string, teamID int64) (checkinKPIs, map[int64]okr.KPI, error) {
+	mine, err := b.store.KPIsOwnedBy(ctx, userID)
+	if err != nil {
+		return checkinKPIs{}, nil, err
+	}
+	owned := map[int64]okr.KPI{}
+	var ids []int64
+	for _, k := range mine {
+		if teamID == 0 || k.TeamID == teamID {
+			owned[k.ID] = k
+			ids = append(ids, k.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return checkinKPIs{}, owned, nil
+	}
+	latest, err := b.store.LatestReadings(ctx, ids)
+	if err != nil {
+		return checkinKPIs{}, nil, err
+	}
+	now := b.cfg.Now().In(b.location(ctx, userID))
+	out := checkinKPIs{latest: latest}
+	for _, k := range mine {
+		if _, ok := owned[k.ID]; !ok {
+			continue
+		}
+		var last *time.Time
+		if r, ok := latest[k.ID]; ok {
+			last = &r.At
+		}
+		if okr.KPIDue(k.Cadence, last, now) {
+			out.due = append(out.due, k)
+		}
+	}
+	return out, owned, nil
 }
 
 // loadCheckin finds what a person checks in on: a check-in by id, or (with
@@ -137,7 +251,13 @@ func (b *Bot) loadCheckin(ctx context.Context, userID string, checkinID int64, f
 	if err != nil {
 		return t, err
 	}
-	if len(krs) == 0 {
+	if t.kpis, t.owned, err = b.dueKPIs(ctx, userID, teamID); err != nil {
+		return t, err
+	}
+	if len(krs) == 0 && len(t.kpis.due) == 0 {
+		if len(t.owned) > 0 {
+			return t, okr.Errorf(okr.ENOTFOUND, "You own no key results of active objectives right now, and your KPIs were all read recently, so there is nothing to check in on. Record a KPI any time with `/okr kpi record NAME VALUE`.")
+		}
 		return t, okr.Errorf(okr.ENOTFOUND, "You own no key results of active objectives right now, so there is nothing to check in on. See your team's with `/okr list`.")
 	}
 	t.krs = krs
@@ -165,18 +285,22 @@ func (b *Bot) openCheckinModal(ctx context.Context, triggerID, userID string, ch
 	if err != nil {
 		return err
 	}
-	meta := checkinMeta{Pages: (len(t.krs) + checkinPageSize - 1) / checkinPageSize}
+	pages := checkinPages(len(t.krs), len(t.kpis.due))
+	meta := checkinMeta{Pages: len(pages)}
 	if dm.ChannelID != "" && dm.MessageTs != "" && strings.HasPrefix(dm.ChannelID, "D") {
 		meta.DMChannel, meta.DMTS = dm.ChannelID, dm.MessageTs
 	}
 	if t.checkin != nil {
 		meta.CheckinID, meta.TeamID = t.checkin.ID, t.checkin.TeamID
 	}
-	page := t.krs[:min(checkinPageSize, len(t.krs))]
+	page := t.krs[pages[0][0]:pages[0][1]]
 	for _, kr := range page {
 		meta.KRs = append(meta.KRs, kr.ID)
 	}
-	return b.openView(ctx, triggerID, checkinModal(meta, page, t.title))
+	if meta.Pages == 1 {
+		meta.KPIs = kpiIDs(t.kpis.due)
+	}
+	return b.openView(ctx, triggerID, checkinModal(meta, page, t.kpis, t.title))
 }
 
 // cmdCheckin answers /okr checkin: the modal for my open check-in, or an
@@ -214,6 +338,7 @@ func (b *Bot) actCheckinSkip(ctx context.Context, log *slog.Logger, cb slack.Int
 	if !ok {
 		return okr.Errorf(okr.ECONFLICT, "This check-in is %s already.", checkinStateWords(c.State))
 	}
+	b.cfg.Observer.Checkin(string(okr.Skipped))
 	team, err := b.store.Team(ctx, c.TeamID)
 	if err != nil {
 		return err
@@ -255,6 +380,25 @@ func (b *Bot) submitCheckin(ctx context.Context, log *slog.Logger, cb slack.Inte
 			answers = append(answers, a)
 		}
 	}
+	var readings []okr.Reading
+	for _, id := range meta.KPIs {
+		k, ok := t.owned[id]
+		if !ok {
+			log.Info("a KPI of the check-in is no longer the person's", slog.Int64("kpi_id", id))
+			continue
+		}
+		raw := f.text(kpiInput(id))
+		if raw == "" {
+			errs.add(kpiInput(id), "Enter this week's value of "+k.Name+".")
+			continue
+		}
+		v, err := okr.ParseNumber(raw)
+		if err != nil {
+			errs.add(kpiInput(id), okr.ErrorMessage(err))
+			continue
+		}
+		readings = append(readings, okr.Reading{KPIID: id, Value: v, UserID: me})
+	}
 	blockers := f.text(fieldBlockers)
 	if utf8.RuneCountInString(blockers) > maxCommentLen {
 		errs.add(fieldBlockers, fmt.Sprintf("Keep it to %d characters.", maxCommentLen))
@@ -269,18 +413,26 @@ func (b *Bot) submitCheckin(ctx context.Context, log *slog.Logger, cb slack.Inte
 			if err := b.store.SaveCheckinDraft(ctx, meta.CheckinID, meta.Page, js); err != nil {
 				return b.formFailure(log, err, firstInput(meta))
 			}
-		} else if _, err := b.record(ctx, me, nil, answers, ""); err != nil {
+		} else if _, err := b.record(ctx, me, nil, answers, nil, ""); err != nil {
 			return b.formFailure(log, err, firstInput(meta))
 		}
 		next := meta
 		next.Page++
-		from := next.Page * checkinPageSize
-		page := t.krs[min(from, len(t.krs)):min(from+checkinPageSize, len(t.krs))]
-		next.KRs = next.KRs[:0]
+		pages := checkinPages(len(t.krs), len(t.kpis.due))
+		next.Pages = max(len(pages), next.Page+1)
+		bounds := [2]int{len(t.krs), len(t.krs)}
+		if next.Page < len(pages) {
+			bounds = pages[next.Page]
+		}
+		page := t.krs[bounds[0]:bounds[1]]
+		next.KRs, next.KPIs = nil, nil
 		for _, kr := range page {
 			next.KRs = append(next.KRs, kr.ID)
 		}
-		v := checkinModal(next, page, t.title)
+		if next.Page+1 == next.Pages {
+			next.KPIs = kpiIDs(t.kpis.due)
+		}
+		v := checkinModal(next, page, t.kpis, t.title)
 		return slack.NewUpdateViewSubmissionResponse(&v), nil
 	}
 
@@ -300,16 +452,22 @@ func (b *Bot) submitCheckin(ctx context.Context, log *slog.Logger, cb slack.Inte
 	if t.checkin != nil {
 		checkinID = &t.checkin.ID
 	}
-	recorded, err := b.record(ctx, me, checkinID, answers, blockers)
+	recorded, err := b.record(ctx, me, checkinID, answers, readings, blockers)
 	if err != nil {
 		return b.formFailure(log, err, firstInput(meta))
 	}
 	if !recorded {
 		return closedModal("Check-in", "Your check-in was already recorded; nothing was changed."), nil
 	}
-	log.Info("check-in recorded", slog.Int("key_results", len(answers)), slog.Bool("off_cycle", checkinID == nil))
+	log.Info("check-in recorded", slog.Int("key_results", len(answers)), slog.Int("kpi_readings", len(readings)), slog.Bool("off_cycle", checkinID == nil))
+	if checkinID != nil {
+		b.cfg.Observer.Checkin(string(okr.Answered))
+	}
 	return slack.NewClearViewSubmissionResponse(), func(ctx context.Context) {
-		text := fmt.Sprintf("✅ Thanks! %d key result%s updated.", len(answers), plural(len(answers)))
+		if b.cfg.AlertsNow != nil {
+			b.cfg.AlertsNow() // readings and confidences may have raised alerts
+		}
+		text := "✅ Thanks! " + thanksWords(len(answers), len(readings)) + "."
 		if t.checkin == nil {
 			b.dm(ctx, log, me, text)
 			return
@@ -326,9 +484,34 @@ func (b *Bot) submitCheckin(ctx context.Context, log *slog.Logger, cb slack.Inte
 	}
 }
 
-// record writes answers as KR updates.
-func (b *Bot) record(ctx context.Context, userID string, checkinID *int64, answers []krAnswer, blockers string) (bool, error) {
+// thanksWords says what a check-in recorded: "3 key results updated and 1
+// KPI reading recorded".
+func thanksWords(krs, readings int) string {
+	var parts []string
+	if krs > 0 || readings == 0 {
+		parts = append(parts, fmt.Sprintf("%d key result%s updated", krs, plural(krs)))
+	}
+	if readings > 0 {
+		parts = append(parts, fmt.Sprintf("%d KPI reading%s recorded", readings, plural(readings)))
+	}
+	return strings.Join(parts, " and ")
+}
+
+func kpiIDs(ks []okr.KPI) []int64 {
+	ids := make([]int64, len(ks))
+	for i, k := range ks {
+		ids[i] = k.ID
+	}
+	return ids
+}
+
+// record writes answers as KR updates and readings, in one transaction.
+func (b *Bot) record(ctx context.Context, userID string, checkinID *int64, answers []krAnswer, readings []okr.Reading, blockers string) (bool, error) {
 	a := okr.CheckinAnswer{CheckinID: checkinID, UserID: userID, Blockers: blockers, At: b.cfg.Now()}
+	for _, r := range readings {
+		r.At, r.UserID = a.At, userID
+		a.Readings = append(a.Readings, r)
+	}
 	for _, x := range answers {
 		a.Updates = append(a.Updates, okr.KRUpdate{
 			KeyResultID: x.KR, Value: x.Value, Confidence: x.Confidence,
@@ -390,6 +573,9 @@ func checkinSummary(answers []krAnswer, owned map[int64]okr.OwnedKeyResult) stri
 func firstInput(m checkinMeta) string {
 	if len(m.KRs) > 0 {
 		return krInput(m.KRs[0], "value")
+	}
+	if len(m.KPIs) > 0 {
+		return kpiInput(m.KPIs[0])
 	}
 	return fieldBlockers
 }

@@ -64,8 +64,12 @@ func (b *Bot) SendCheckin(ctx context.Context, c okr.Checkin) (string, string, e
 	if err != nil {
 		return "", "", err
 	}
+	kpis, _, err := b.dueKPIs(ctx, c.UserID, c.TeamID)
+	if err != nil {
+		return "", "", err
+	}
 	loc := b.location(ctx, c.UserID)
-	blocks := checkinDMBlocks(team, &c, krs, loc)
+	blocks := checkinDMBlocks(team, &c, krs, kpis, loc)
 	ch, ts, err := b.api.PostMessageContext(ctx, c.UserID,
 		slack.MsgOptionText(fmt.Sprintf("Weekly check-in for %s: where do things stand?", team.Name), false),
 		slack.MsgOptionBlocks(blocks...),
@@ -168,10 +172,17 @@ func (b *Bot) SlackUsers(ctx context.Context) ([]okr.SlackUser, error) {
 }
 
 // checkinDMBlocks is the weekly check-in DM: what is due, and the buttons.
-func checkinDMBlocks(team *okr.Team, c *okr.Checkin, krs []okr.OwnedKeyResult, loc *time.Location) []slack.Block {
+func checkinDMBlocks(team *okr.Team, c *okr.Checkin, krs []okr.OwnedKeyResult, kpis checkinKPIs, loc *time.Location) []slack.Block {
+	what := "key results"
+	switch {
+	case len(kpis.due) > 0 && len(krs) > 0:
+		what = "key results and KPIs"
+	case len(kpis.due) > 0:
+		what = "KPIs"
+	}
 	blocks := []slack.Block{
 		header("Weekly check-in · " + team.Name),
-		section(fmt.Sprintf("Hi <@%s>! Where do your key results stand this week? Answer by %s.", c.UserID, formatWhen(c.ClosesAt(), loc))),
+		section(fmt.Sprintf("Hi <@%s>! Where do your %s stand this week? Answer by %s.", c.UserID, what, formatWhen(c.ClosesAt(), loc))),
 	}
 	if len(krs) > 0 {
 		var lines []string
@@ -179,6 +190,22 @@ func checkinDMBlocks(team *okr.Team, c *okr.Checkin, krs []okr.OwnedKeyResult, l
 			line := krLine(&krs[i].KeyResult)
 			if n := len(strings.Join(append(lines, line), "\n")); n > maxSectionText-100 {
 				lines = append(lines, fmt.Sprintf("…and %d more.", len(krs)-i))
+				break
+			}
+			lines = append(lines, line)
+		}
+		blocks = append(blocks, section(strings.Join(lines, "\n")))
+	}
+	if len(kpis.due) > 0 {
+		lines := []string{"*KPIs due*"}
+		for i := range kpis.due {
+			k := &kpis.due[i]
+			line := "📈 *" + escape(k.Name) + "* — no reading yet"
+			if r, ok := kpis.latest[k.ID]; ok {
+				line = fmt.Sprintf("📈 *%s* — last %s %s on %s", escape(k.Name), healthEmoji(k.Health(r.Value)), okr.FormatValue(r.Value, k.Unit), r.At.In(loc).Format("Jan 2"))
+			}
+			if n := len(strings.Join(append(lines, line), "\n")); n > maxSectionText-100 {
+				lines = append(lines, fmt.Sprintf("…and %d more.", len(kpis.due)-i))
 				break
 			}
 			lines = append(lines, line)

@@ -23,6 +23,7 @@ const (
 	freeText          // the rest of the line, required
 	usersArgs         // one or more @users
 	kpiRecord         // NAME VALUE [note]
+	kpiName           // NAME
 	optPeriod         // [2027-Q1]
 	awayUntil         // until DATE
 )
@@ -38,6 +39,8 @@ var grammar = []commandSpec{
 	{"checkin send", "/okr checkin send", "(lead) send this team's check-ins now", noArgs},
 	{"kpi new", "/okr kpi new", "define a KPI", noArgs},
 	{"kpi record", "/okr kpi record NAME VALUE [note]", "record a KPI reading", kpiRecord},
+	{"kpi edit", "/okr kpi edit NAME", "(owner or lead) change a KPI", kpiName},
+	{"kpi archive", "/okr kpi archive NAME", "(owner or lead) archive a KPI", kpiName},
 	{"team create", "/okr team create NAME", "create a team bound to this channel", freeText},
 	{"team add", "/okr team add @user …", "(lead) add members to this channel's team", usersArgs},
 	{"team lead", "/okr team lead @user …", "(lead) make people leads of this channel's team", usersArgs},
@@ -164,6 +167,13 @@ func parseArgs(spec *commandSpec, cmd *Command) error {
 	case kpiRecord:
 		if len(cmd.Args) < 2 {
 			return bad("Give the KPI's name and a value, e.g. `/okr kpi record on-time-delivery 96%%`.")
+		}
+	case kpiName:
+		switch {
+		case len(cmd.Args) == 0:
+			return bad("Give the KPI's name, e.g. `%s`.", strings.Replace(spec.usage, "NAME", "on-time-delivery", 1))
+		case len(cmd.Args) > 1:
+			return bad("A KPI's name has no spaces: give just the name, e.g. `%s`.", strings.Replace(spec.usage, "NAME", "on-time-delivery", 1))
 		}
 	case optPeriod:
 		if len(cmd.Args) > 1 {

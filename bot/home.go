@@ -29,7 +29,15 @@ func (b *Bot) publishHome(ctx context.Context, userID string) error {
 	if err != nil {
 		return err
 	}
-	blocks := homeBlocks(groups, q.Label())
+	ks, err := b.store.KPIsOwnedBy(ctx, userID)
+	if err != nil {
+		return err
+	}
+	kpis, err := b.kpiBlocks(ctx, "Your KPIs", ks)
+	if err != nil {
+		return err
+	}
+	blocks := homeBlocks(groups, kpis, q.Label())
 	_, err = b.api.PublishViewContext(ctx, slack.PublishViewContextRequest{
 		UserID: userID,
 		View:   slack.HomeTabViewRequest{Type: slack.VTHomeTab, Blocks: slack.Blocks{BlockSet: blocks}},
@@ -40,16 +48,17 @@ func (b *Bot) publishHome(ctx context.Context, userID string) error {
 	return nil
 }
 
-// homeBlocks lays out the App Home within its 100 blocks.
-func homeBlocks(groups []teamObjectives, period string) []slack.Block {
+// homeBlocks lays out the App Home within its 100 blocks: my OKRs, then
+// my KPIs with their health.
+func homeBlocks(groups []teamObjectives, kpis []slack.Block, period string) []slack.Block {
 	actions := slack.NewActionBlock("home_actions", button(actionNewObjective, "New objective", "new", slack.StylePrimary))
 	if len(groups) == 0 {
-		return []slack.Block{
+		blocks := []slack.Block{
 			header("Your OKRs · " + period),
 			section("You own no objectives or key results this quarter yet."),
-			actions,
 		}
+		return append(append(blocks, kpis...), actions)
 	}
-	blocks := listBlocks("Your OKRs · "+period, groups)
+	blocks := listBlocksWith("Your OKRs · "+period, groups, kpis)
 	return append(blocks, actions)
 }

@@ -11,21 +11,34 @@ import (
 	"github.com/okrbot/okrbot/okr"
 )
 
-// cmdGlance answers bare /okr: my objectives and key results this quarter.
+// cmdGlance answers bare /okr: my objectives and key results this quarter,
+// and my KPIs with their health.
 func (b *Bot) cmdGlance(ctx context.Context, in commandInput) (*reply, error) {
 	q := b.currentQuarter()
 	objs, err := b.store.ObjectivesByOwner(ctx, in.Slash.UserID, q.Label())
 	if err != nil {
 		return nil, err
 	}
-	if len(objs) == 0 {
-		return &reply{Text: fmt.Sprintf("You own no objectives or key results in %s yet. Create one with `/okr new`, or see your team's with `/okr list`.", q.Label())}, nil
+	ks, err := b.store.KPIsOwnedBy(ctx, in.Slash.UserID)
+	if err != nil {
+		return nil, err
+	}
+	if len(objs) == 0 && len(ks) == 0 {
+		return &reply{Text: fmt.Sprintf("You own no objectives, key results or KPIs in %s yet. Create an objective with `/okr new` or a KPI with `/okr kpi new`, or see your team's with `/okr list`.", q.Label())}, nil
 	}
 	groups, err := b.groupByTeam(ctx, objs, q)
 	if err != nil {
 		return nil, err
 	}
-	return &reply{Text: "Your OKRs for " + q.Label(), Blocks: listBlocks("Your OKRs · "+q.Label(), groups)}, nil
+	kpis, err := b.kpiBlocks(ctx, "Your KPIs", ks)
+	if err != nil {
+		return nil, err
+	}
+	blocks := listBlocksWith("Your OKRs · "+q.Label(), groups, kpis)
+	if len(objs) == 0 {
+		blocks = append([]slack.Block{header("Your OKRs · " + q.Label()), section("_You own no objectives or key results this quarter._")}, kpis...)
+	}
+	return &reply{Text: "Your OKRs and KPIs for " + q.Label(), Blocks: blocks}, nil
 }
 
 // cmdList answers /okr list [@user|#channel].
@@ -66,6 +79,7 @@ func (b *Bot) cmdList(ctx context.Context, in commandInput) (*reply, error) {
 // listTeams lists the objectives of teams the reader may see.
 func (b *Bot) listTeams(ctx context.Context, reader string, teams []okr.Team, q okr.Period) (*reply, error) {
 	var groups []teamObjectives
+	var ks []okr.KPI
 	for i := range teams {
 		if ok, err := b.canRead(ctx, &teams[i], reader); err != nil {
 			return nil, err
@@ -77,8 +91,17 @@ func (b *Bot) listTeams(ctx context.Context, reader string, teams []okr.Team, q 
 			return nil, err
 		}
 		groups = append(groups, teamObjectives{Team: teams[i], Period: q, Objectives: objs})
+		tk, err := b.store.KPIsByTeam(ctx, teams[i].ID)
+		if err != nil {
+			return nil, err
+		}
+		ks = append(ks, tk...)
 	}
-	return &reply{Text: "OKRs for " + q.Label(), Blocks: listBlocks("OKRs · "+q.Label(), groups)}, nil
+	kpis, err := b.kpiBlocks(ctx, "KPIs", ks)
+	if err != nil {
+		return nil, err
+	}
+	return &reply{Text: "OKRs for " + q.Label(), Blocks: listBlocksWith("OKRs · "+q.Label(), groups, kpis)}, nil
 }
 
 // listPerson lists a person's objectives in the teams the reader may see.
@@ -99,10 +122,36 @@ func (b *Bot) listPerson(ctx context.Context, reader, person string, q okr.Perio
 			visible = append(visible, g)
 		}
 	}
-	if len(visible) == 0 {
-		return &reply{Text: fmt.Sprintf("<@%s> owns no objectives or key results in your teams in %s.", person, q.Label())}, nil
+	owned, err := b.store.KPIsOwnedBy(ctx, person)
+	if err != nil {
+		return nil, err
 	}
-	return &reply{Text: "OKRs of a teammate", Blocks: listBlocks("OKRs · "+q.Label(), visible)}, nil
+	var ks []okr.KPI
+	readable := map[int64]bool{}
+	for _, k := range owned {
+		ok, seen := readable[k.TeamID]
+		if !seen {
+			t, err := b.store.Team(ctx, k.TeamID)
+			if err != nil {
+				return nil, err
+			}
+			if ok, err = b.canRead(ctx, t, reader); err != nil {
+				return nil, err
+			}
+			readable[k.TeamID] = ok
+		}
+		if ok {
+			ks = append(ks, k)
+		}
+	}
+	if len(visible) == 0 && len(ks) == 0 {
+		return &reply{Text: fmt.Sprintf("<@%s> owns no objectives, key results or KPIs in your teams in %s.", person, q.Label())}, nil
+	}
+	kpis, err := b.kpiBlocks(ctx, "KPIs", ks)
+	if err != nil {
+		return nil, err
+	}
+	return &reply{Text: "OKRs of a teammate", Blocks: listBlocksWith("OKRs · "+q.Label(), visible, kpis)}, nil
 }
 
 // canRead reports whether a person may see a team's OKRs: its members and

@@ -38,17 +38,20 @@ var methodTiers = map[string]int{
 // per method, and a pause for a method Slack answered 429 with Retry-After.
 type limitedTransport struct {
 	base http.RoundTripper
+	// limit is false when only observing (benchmarks without limits).
+	limit bool
+	obs   Observer
 
 	mu       sync.Mutex
 	limiters map[string]*rate.Limiter
 	paused   map[string]time.Time
 }
 
-func newLimitedTransport(base http.RoundTripper) *limitedTransport {
+func newLimitedTransport(base http.RoundTripper, limit bool, obs Observer) *limitedTransport {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	return &limitedTransport{base: base, limiters: map[string]*rate.Limiter{}, paused: map[string]time.Time{}}
+	return &limitedTransport{base: base, limit: limit, obs: obs, limiters: map[string]*rate.Limiter{}, paused: map[string]time.Time{}}
 }
 
 // limiter returns a method's bucket: its tier's rate, with a burst of a
@@ -68,11 +71,26 @@ func (t *limitedTransport) limiter(method string) *rate.Limiter {
 	return l
 }
 
-// RoundTrip waits for the method's turn, then calls Slack.
+// RoundTrip waits for the method's turn, then calls Slack, and tells the
+// observer how it went.
 func (t *limitedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	method := path.Base(req.URL.Path)
-	if _, known := methodTiers[method]; (!known && !isWebAPI(req)) || method == "apps.connections.open" {
-		return t.base.RoundTrip(req) // response URLs, file uploads, the socket's own calls
+	if _, known := methodTiers[method]; !known && !isWebAPI(req) {
+		return t.base.RoundTrip(req) // response URLs, file uploads
+	}
+	start := time.Now()
+	resp, err := t.call(req, method)
+	status := "error"
+	if err == nil {
+		status = strconv.Itoa(resp.StatusCode)
+	}
+	t.obs.SlackCall(method, status, time.Since(start))
+	return resp, err
+}
+
+func (t *limitedTransport) call(req *http.Request, method string) (*http.Response, error) {
+	if !t.limit || method == "apps.connections.open" {
+		return t.base.RoundTrip(req) // the socket's own calls back off by themselves
 	}
 	t.mu.Lock()
 	until := t.paused[method]

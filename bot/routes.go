@@ -22,6 +22,10 @@ func (b *Bot) commandHandlers() map[string]commandHandler {
 		"list":         b.cmdList,
 		"new":          b.cmdNewObjective,
 		"kr add":       b.cmdAddKeyResult,
+		"kpi new":      b.cmdKPINew,
+		"kpi edit":     b.cmdKPIEdit,
+		"kpi archive":  b.cmdKPIArchive,
+		"kpi record":   b.cmdKPIRecord,
 		"team create":  b.cmdTeamCreate,
 		"team add":     b.cmdTeamAdd,
 		"team lead":    b.cmdTeamLead,
@@ -55,6 +59,8 @@ const (
 	viewAddKeyResult = "kr_add"
 	viewCheckin      = "checkin"
 	viewSchedule     = "schedule"
+	viewKPINew       = "kpi_new"
+	viewKPIEdit      = "kpi_edit"
 )
 
 // viewHandlers maps view_submission callback ids to handlers.
@@ -64,6 +70,8 @@ func (b *Bot) viewHandlers() map[string]viewHandler {
 		viewAddKeyResult: b.submitAddKeyResult,
 		viewCheckin:      b.submitCheckin,
 		viewSchedule:     b.submitSchedule,
+		viewKPINew:       b.submitKPI,
+		viewKPIEdit:      b.submitKPI,
 	}
 }
 
@@ -140,20 +148,20 @@ func (b *Bot) respond(ctx context.Context, log *slog.Logger, responseURL string,
 }
 
 // onInteraction acks and handles block actions, view submissions and closes.
-func (b *Bot) onInteraction(ctx context.Context, log *slog.Logger, c *conn, req *socketmode.Request, cb slack.InteractionCallback) {
+func (b *Bot) onInteraction(ctx context.Context, log *slog.Logger, c *conn, req *socketmode.Request, cb slack.InteractionCallback, arrived time.Time) {
 	log = log.With(slog.String("user_id", cb.User.ID), slog.String("interaction", string(cb.Type)))
 	switch cb.Type {
 	case slack.InteractionTypeViewSubmission:
 		h, ok := b.views[cb.View.CallbackID]
 		if !ok {
-			b.ack(c, req, nil)
+			b.ack(c, req, nil, arrived)
 			log.Warn("submission of an unknown view", slog.String("callback_id", cb.View.CallbackID))
 			return
 		}
 		vctx, cancel := context.WithTimeout(ctx, viewAckBudget)
 		ack, after := h(vctx, log.With(slog.String("callback_id", cb.View.CallbackID)), cb)
 		cancel()
-		b.ack(c, req, ack)
+		b.ack(c, req, ack, arrived)
 		if after != nil {
 			b.spawn(b.followUps, req.EnvelopeID, func() { after(ctx) })
 		}

@@ -165,7 +165,7 @@ func (b *Bot) cmdCheckinSend(ctx context.Context, in commandInput) (*reply, erro
 		if r.TeamID != team.ID {
 			continue
 		}
-		date, _ := r.Schedule.CurrentCycle(now, okr.SlackUser{TZ: r.TZ}.Location(b.cfg.Location))
+		date := sendNowCycle(r.Schedule, now, okr.SlackUser{TZ: r.TZ}.Location(b.cfg.Location))
 		cs = append(cs, okr.Checkin{TeamID: team.ID, UserID: r.UserID, CycleStart: date, DueAt: now, State: okr.Scheduled})
 	}
 	if len(cs) == 0 {
@@ -186,6 +186,16 @@ func (b *Bot) cmdCheckinSend(ctx context.Context, in commandInput) (*reply, erro
 		parts = append(parts, fmt.Sprintf("%d %s already asked this cycle.", asked, peopleWere(asked)))
 	}
 	return &reply{Text: strings.Join(parts, " ")}, nil
+}
+
+// sendNowCycle returns the cycle a check-in sent now belongs to: that of
+// the latest check-in day on or before today in loc, even when today's
+// check-in time has not come yet, so that the scheduled round finds the
+// person asked already rather than asking again hours later.
+func sendNowCycle(s okr.Schedule, now time.Time, loc *time.Location) time.Time {
+	local := now.In(loc)
+	back := (int(local.Weekday()) - int(s.CheckinWeekday) + 7) % 7
+	return time.Date(local.Year(), local.Month(), local.Day()-back, 0, 0, 0, 0, time.UTC)
 }
 
 func personWord(n int) string {

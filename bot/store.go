@@ -50,4 +50,5 @@ type Store interface {
 	CreateKeyResult(ctx context.Context, kr *okr.KeyResult) error
 
 	CheckinStore
+	KPIStore
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/okrbot/okrbot/okr"
@@ -65,6 +64,8 @@ type Messenger interface {
 	SlackUsers(ctx context.Context) ([]okr.SlackUser, error)
 	// SlackUser returns what Slack says of one person.
 	SlackUser(ctx context.Context, id string) (okr.SlackUser, error)
+
+	AlertMessenger
 }
 
 // Delivery settings.
@@ -189,38 +190,19 @@ func (s *Scheduler) learnTimeZones(ctx context.Context, rs []okr.Recipient) []ok
 // concurrency, until none is left or a whole batch failed (Slack is down:
 // the next round tries again, rather than this one spinning).
 func (s *Scheduler) SendCheckins(ctx context.Context) error {
-	for ctx.Err() == nil {
-		now := s.clock.Now()
-		batch, err := s.checkins.ClaimDueCheckins(ctx, now, s.id, s.lease, sendBatch)
-		if err != nil {
-			return fmt.Errorf("scheduler: claim check-ins: %w", err)
+	stalled, err := drainQueue(ctx, func() ([]okr.Checkin, error) {
+		return s.checkins.ClaimDueCheckins(ctx, s.clock.Now(), s.id, s.lease, sendBatch)
+	}, sendWorkers, func(c okr.Checkin) bool { return s.deliver(ctx, c) })
+	if err != nil {
+		if ctx.Err() != nil {
+			return err
 		}
-		if len(batch) == 0 {
-			return nil
-		}
-		work := make(chan okr.Checkin)
-		var wg sync.WaitGroup
-		var progress atomic.Int64
-		for range min(sendWorkers, len(batch)) {
-			wg.Go(func() {
-				for c := range work {
-					if s.deliver(ctx, c) {
-						progress.Add(1)
-					}
-				}
-			})
-		}
-		for _, c := range batch {
-			work <- c
-		}
-		close(work)
-		wg.Wait()
-		if progress.Load() == 0 {
-			s.log.Warn("no check-in of a batch could be sent; retrying next round", slog.Int("batch", len(batch)))
-			return nil
-		}
+		return fmt.Errorf("scheduler: claim check-ins: %w", err)
 	}
-	return ctx.Err()
+	if stalled > 0 {
+		s.log.Warn("no check-in of a batch could be sent; retrying next round", slog.Int("batch", stalled))
+	}
+	return nil
 }
 
 // deliver sends one claimed check-in and records what happened. It reports
@@ -246,11 +228,20 @@ func (s *Scheduler) deliver(ctx context.Context, c okr.Checkin) bool {
 		s.release(ctx, log, c, err.Error())
 		return false
 	}
-	if okr.AwayOn(until, s.clock.Now()) {
+	// Away is judged on the cycle's date where the person lives.
+	if okr.AwayOn(until, c.CycleStart) {
 		if err := s.checkins.SetCheckinState(ctx, c.ID, okr.Away, "away"); err != nil {
 			log.Error("cannot mark away", slog.String("error", err.Error()))
 		}
+		s.obs.Checkin(string(okr.Away))
 		return true
+	}
+	// A claim that expired while the batch waited (or the history was
+	// searched) may be another sender's now: sending would DM twice. The
+	// check-in is recovered, from the DM history, by a later claim.
+	if c.ClaimedUntil != nil && !s.clock.Now().Before(*c.ClaimedUntil) {
+		log.Warn("claim expired before the DM was sent; leaving it to the next claim")
+		return false
 	}
 	ch, ts, err := s.messenger.SendCheckin(ctx, c)
 	switch {
@@ -259,6 +250,7 @@ func (s *Scheduler) deliver(ctx context.Context, c okr.Checkin) bool {
 		if err := s.checkins.SetCheckinState(ctx, c.ID, okr.Undeliverable, okr.ErrorMessage(err)); err != nil {
 			log.Error("cannot mark undeliverable", slog.String("error", err.Error()))
 		}
+		s.obs.Checkin(string(okr.Undeliverable))
 		return true
 	case err != nil:
 		log.Warn("check-in not sent; will retry", slog.String("error", err.Error()))
@@ -272,6 +264,7 @@ func (s *Scheduler) deliver(ctx context.Context, c okr.Checkin) bool {
 func (s *Scheduler) markSent(ctx context.Context, log *slog.Logger, c okr.Checkin, ch, ts string) {
 	// Recording must happen even when shutting down: the DM is out.
 	ctx = context.WithoutCancel(ctx)
+	s.obs.Checkin(string(okr.Sent))
 	if err := s.checkins.MarkCheckinSent(ctx, c.ID, s.id, ch, ts, s.clock.Now()); err != nil {
 		log.Error("DM sent but not recorded; the DM history will tell", slog.String("error", err.Error()))
 	}
@@ -321,6 +314,7 @@ func (s *Scheduler) CloseCheckins(ctx context.Context) error {
 	}
 	var errs []error
 	for _, c := range closed {
+		s.obs.Checkin(string(c.State))
 		if err := s.messenger.CloseCheckinDM(ctx, c); err != nil {
 			errs = append(errs, err)
 		}
@@ -343,7 +337,8 @@ func (s *Scheduler) SyncUsers(ctx context.Context) error {
 	return nil
 }
 
-// RunCheckins is the every-minute check-in round: plan, send, remind, close.
+// RunCheckins is the every-minute round: plan, send, remind, close
+// check-ins, and post pending alerts.
 func (s *Scheduler) RunCheckins(ctx context.Context) error {
-	return errors.Join(s.PlanCheckins(ctx), s.SendCheckins(ctx), s.SendReminders(ctx), s.CloseCheckins(ctx))
+	return errors.Join(s.PlanCheckins(ctx), s.SendCheckins(ctx), s.SendReminders(ctx), s.CloseCheckins(ctx), s.PostAlerts(ctx))
 }

@@ -1,5 +1,6 @@
-// Package scheduler runs okrbot's timed work with gocron: pruning, and (in
-// later releases) check-ins, reminders, digests and quarter ends. What was
+// Package scheduler runs okrbot's timed work with gocron: pruning, check-ins
+// and reminders, alerts and the daily pace check, and (in later releases)
+// digests and quarter ends. What was
 // done lives in Postgres, never in the scheduler, so a restart loses nothing.
 //
 // It depends on the domain (okr) and on the small interfaces it declares;
@@ -8,8 +9,11 @@ package scheduler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-co-op/gocron/v2"
@@ -21,6 +25,7 @@ type Store interface {
 	// PruneEvents forgets processed Socket Mode events older than a time.
 	PruneEvents(ctx context.Context, olderThan time.Time) (int64, error)
 	CheckinStore
+	AlertStore
 }
 
 // EventRetention is how long processed events are remembered: far longer
@@ -39,8 +44,17 @@ type Config struct {
 	// ClaimLease is how long a sender holds a check-in; DefaultClaimLease
 	// when zero.
 	ClaimLease time.Duration
-	// JobDone, when set, is told of every finished run of a job, with the
-	// time the run started. Tests and the demo use it to move a fake clock
+	// Observer is told of job runs, check-ins and alerts, for metrics.
+	Observer Observer
+	// Leader, when set, makes the jobs run on one replica at a time: the
+	// one holding the "scheduler" lease, taken for LeaseTTL and renewed at
+	// every run.
+	Leader LeaderStore
+	// LeaseTTL is how long a lease outlives its holder; DefaultLeaseTTL
+	// when zero.
+	LeaseTTL time.Duration
+	// JobDone, when set, is told of every finished run of a job (and of
+	// on-demand runs: checkins-now, alerts-now), with the time it started. Tests and the demo use it to move a fake clock
 	// only once the scheduler is idle.
 	JobDone func(job string, started time.Time)
 }
@@ -50,6 +64,7 @@ type Scheduler struct {
 	cron      gocron.Scheduler
 	store     Store
 	checkins  CheckinStore
+	alerts    AlertStore
 	messenger Messenger
 	log       *slog.Logger
 	clock     clockwork.Clock
@@ -59,8 +74,60 @@ type Scheduler struct {
 	planned planned
 	lease   time.Duration
 	jobDone func(string, time.Time)
-	// checkinJob is the every-minute check-in round, to run on demand.
-	checkinJob gocron.Job
+	obs     Observer
+	leader  LeaderStore
+	// Work run on demand, outside the schedule (CheckinsNow, AlertsNow),
+	// stopped by Shutdown through adhocCtx.
+	sendNow, postNow *onDemand
+	adhocMu          sync.Mutex
+	adhoc            sync.WaitGroup
+	adhocCtx         context.Context
+	stopAdhoc        context.CancelFunc
+}
+
+// onDemand is work run when asked rather than on a schedule: one run at a
+// time, and a request made while it runs makes it go round once more, so
+// nothing asked for waits for the next scheduled round.
+type onDemand struct {
+	name           string
+	run            func(context.Context) error
+	again, running atomic.Bool
+}
+
+// trigger runs d now, or once more after its current run.
+func (s *Scheduler) trigger(d *onDemand) {
+	d.again.Store(true)
+	if !d.running.CompareAndSwap(false, true) {
+		return
+	}
+	s.adhocMu.Lock()
+	defer s.adhocMu.Unlock()
+	ctx := s.adhocCtx
+	if ctx.Err() != nil {
+		d.running.Store(false)
+		return // shutting down: the next start does it
+	}
+	s.adhoc.Add(1)
+	go func() {
+		defer s.adhoc.Done()
+		for {
+			for d.again.Swap(false) && ctx.Err() == nil {
+				start := s.clock.Now()
+				if err := d.run(ctx); err != nil && ctx.Err() == nil {
+					s.log.Error("on-demand run failed; the next round retries", slog.String("job", d.name), slog.String("error", err.Error()))
+				}
+				if s.jobDone != nil {
+					s.jobDone(d.name, start)
+				}
+			}
+			d.running.Store(false)
+			// Asked again between the last pass and the release, and no
+			// other run took over: go on.
+			if ctx.Err() != nil || !d.again.Load() || !d.running.CompareAndSwap(false, true) {
+				return
+			}
+		}
+	}()
 }
 
 // New returns a scheduler with every job registered, not yet started.
@@ -74,22 +141,40 @@ func New(cfg Config, store Store, messenger Messenger) (*Scheduler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	cron, err := gocron.NewScheduler(
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
+	}
+	opts := []gocron.SchedulerOption{
 		gocron.WithClock(cfg.Clock),
 		gocron.WithLocation(cfg.Location),
-		gocron.WithStopTimeout(10*time.Second),
-	)
+		gocron.WithStopTimeout(10 * time.Second),
+	}
+	if cfg.Leader != nil {
+		if cfg.LeaseTTL <= 0 {
+			cfg.LeaseTTL = DefaultLeaseTTL
+		}
+		if cfg.InstanceID == "" {
+			return nil, errors.New("scheduler: a lease needs an InstanceID")
+		}
+		opts = append(opts, gocron.WithDistributedElector(&elector{store: cfg.Leader, holder: cfg.InstanceID, ttl: cfg.LeaseTTL}))
+	}
+	cron, err := gocron.NewScheduler(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("scheduler: %w", err)
 	}
 	s := &Scheduler{
-		cron: cron, store: store, checkins: store, messenger: messenger,
+		cron: cron, store: store, checkins: store, alerts: store, messenger: messenger,
 		log: cfg.Logger, clock: cfg.Clock, loc: cfg.Location,
 		id:      cfg.InstanceID,
 		lease:   cfg.ClaimLease,
 		jobDone: cfg.JobDone,
+		obs:     cfg.Observer,
+		leader:  cfg.Leader,
 		planned: planned{seen: map[plannedKey]bool{}},
 	}
+	s.adhocCtx, s.stopAdhoc = context.WithCancel(context.Background())
+	s.sendNow = &onDemand{name: "checkins-now", run: s.SendCheckins}
+	s.postNow = &onDemand{name: "alerts-now", run: s.PostAlerts}
 	if s.id == "" {
 		s.id = "okrbot"
 	}
@@ -107,34 +192,48 @@ func New(cfg Config, store Store, messenger Messenger) (*Scheduler, error) {
 	}{
 		{"prune-events", daily(3, 17), s.PruneEvents, false},
 		{"sync-users", daily(2, 7), s.SyncUsers, true},
-		{"checkins", gocron.CronJob("* * * * *", false), s.RunCheckins, true},
+		// Every minute from the last run, not on the minute: after a jump of
+		// the clock (a suspended host, a fake clock in tests) a cron job
+		// would replay every minute missed, where one round catches up all.
+		{"checkins", gocron.DurationJob(time.Minute), s.RunCheckins, true},
+		{"pace", daily(6, 0), s.CheckPace, false},
 	}
 	for _, j := range jobs {
-		opts := []gocron.JobOption{gocron.WithName(j.name), gocron.WithSingletonMode(gocron.LimitModeReschedule)}
+		// No gocron singleton mode: runner keeps a job from overlapping itself.
+		opts := []gocron.JobOption{gocron.WithName(j.name)}
 		if j.first {
 			opts = append(opts, gocron.WithStartAt(gocron.WithStartImmediately()))
 		}
-		job, err := cron.NewJob(j.def, gocron.NewTask(s.runner(j.name, j.run)), opts...)
-		if err != nil {
+		if _, err := cron.NewJob(j.def, gocron.NewTask(s.runner(j.name, j.run)), opts...); err != nil {
 			return nil, fmt.Errorf("scheduler: job %s: %w", j.name, err)
-		}
-		if j.name == "checkins" {
-			s.checkinJob = job
 		}
 	}
 	return s, nil
 }
 
-// runner wraps a job so it logs its outcome and never takes longer than an hour.
+// runner wraps a job so it never overlaps itself (a run due while the last
+// one is still going is skipped: the next one does the work), logs its
+// outcome and never takes longer than an hour. JobDone is told once the job
+// is free to run again; gocron's singleton mode frees a job only some time
+// after its task returns, so a fake clock moved on at JobDone could land on
+// a run that it still skips.
 func (s *Scheduler) runner(name string, run func(context.Context) error) func(context.Context) {
+	var running sync.Mutex
 	return func(ctx context.Context) {
-		ctx, cancel := context.WithTimeout(ctx, time.Hour)
-		defer cancel()
-		start := s.clock.Now()
+		if !running.TryLock() {
+			s.log.Debug("job still running; this run is skipped", slog.String("job", name))
+			return
+		}
+		start, wall := s.clock.Now(), time.Now()
 		if s.jobDone != nil {
 			defer s.jobDone(name, start)
 		}
-		if err := run(ctx); err != nil {
+		defer running.Unlock()
+		ctx, cancel := context.WithTimeout(ctx, time.Hour)
+		defer cancel()
+		err := run(ctx)
+		s.obs.JobRun(name, err != nil && ctx.Err() == nil, time.Since(wall))
+		if err != nil {
 			if ctx.Err() != nil {
 				s.log.Info("job interrupted by shutdown", slog.String("job", name))
 				return
@@ -146,19 +245,30 @@ func (s *Scheduler) runner(name string, run func(context.Context) error) func(co
 	}
 }
 
-// CheckinsNow runs the check-in round at once (for /okr checkin send). A
-// round already running is followed by another.
-func (s *Scheduler) CheckinsNow() {
-	if err := s.checkinJob.RunNow(); err != nil {
-		s.log.Warn("cannot run check-ins now", slog.String("error", err.Error()))
-	}
-}
+// CheckinsNow sends due check-ins at once (for /okr checkin send), beside
+// the minute's round if one is running: claims keep them apart.
+func (s *Scheduler) CheckinsNow() { s.trigger(s.sendNow) }
 
 // Start starts the jobs.
 func (s *Scheduler) Start() { s.cron.Start() }
 
-// Shutdown stops the jobs, letting a running one finish.
-func (s *Scheduler) Shutdown() error { return s.cron.Shutdown() }
+// Shutdown stops the jobs, letting a running one finish, and gives up the
+// lease so another replica takes over at once.
+func (s *Scheduler) Shutdown() error {
+	s.adhocMu.Lock()
+	s.stopAdhoc()
+	s.adhocMu.Unlock()
+	s.adhoc.Wait()
+	err := s.cron.Shutdown()
+	if s.leader != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if rerr := s.leader.ReleaseLead(ctx, leaseName, s.id); rerr != nil {
+			s.log.Warn("cannot release the scheduler lease; it will expire", slog.String("error", rerr.Error()))
+		}
+	}
+	return err
+}
 
 // PruneEvents forgets processed events older than EventRetention.
 func (s *Scheduler) PruneEvents(ctx context.Context) error {
