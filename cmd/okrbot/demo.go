@@ -105,7 +105,9 @@ func demoWorkspace(emu *slackemu.Server) {
 
 // playStory is the demo's script: a team is created, people are added, an
 // objective with key results is written (after a try the form refuses),
-// someone is refused, a key result is added, and everything is listed.
+// someone is refused, a key result is added, and everything is listed; bob
+// defines a KPI whose readings raise, worsen and recover an alert; then the
+// first check-in week is played.
 func playStory(ctx context.Context, p *player) error {
 	steps := []func(context.Context, *player) error{
 		func(ctx context.Context, p *player) error {
@@ -136,6 +138,7 @@ func playStory(ctx context.Context, p *player) error {
 			defer cancel()
 			return p.emu.WaitFor(wctx, func() bool { _, ok := p.emu.HomeView(alice); return ok })
 		},
+		kpiStory,
 		checkinWeekStory,
 	}
 	for _, step := range steps {
@@ -483,4 +486,56 @@ func firstValueInput(view []byte) string {
 		}
 	}
 	return ""
+}
+
+// kpiStory has bob define the KPI on-time-delivery (after the form refuses
+// thresholds the wrong way round) and record four weeks of it: 97% (fine),
+// 93% (a warning in #platform), 88% (now critical) and 96% (healthy again).
+func kpiStory(ctx context.Context, p *player) error {
+	view, err := p.slashModal(ctx, bob, demoChannel, "kpi new")
+	if err != nil {
+		return err
+	}
+	values := map[string]map[string]any{
+		"name":        {"name": "on-time-delivery"},
+		"unit":        {"unit": "%"},
+		"direction":   {"direction": slackemu.Option{Value: "higher_is_better"}},
+		"warning":     {"warning": "90%"},
+		"critical":    {"critical": "95%"}, // above the warning: refused
+		"cadence":     {"cadence": slackemu.Option{Value: "weekly"}},
+		"data_source": {"data_source": "Shipping dashboard, weekly on-time rate"},
+	}
+	ack, err := p.submit(ctx, bob, demoChannel, view, values)
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(string(ack.Payload), `"errors"`) {
+		return fmt.Errorf("the KPI form took a critical threshold above the warning one: %s", ack.Payload)
+	}
+	values["warning"] = map[string]any{"warning": "95%"}
+	values["critical"] = map[string]any{"critical": "90%"}
+	before := p.seen(bob, demoChannel)
+	if _, err := p.submit(ctx, bob, demoChannel, view, values); err != nil {
+		return err
+	}
+	if _, err := p.confirmation(ctx, bob, demoChannel, before); err != nil {
+		return err
+	}
+	for _, r := range []struct{ value, alert string }{
+		{"97%", ""},
+		{"93%", "dropped to warning"},
+		{"88%", "is now critical"},
+		{"96%", "is healthy again"},
+	} {
+		if _, err := p.slash(ctx, bob, demoChannel, "kpi record on-time-delivery "+r.value); err != nil {
+			return err
+		}
+		if r.alert == "" {
+			continue
+		}
+		if err := p.waitChannelText(ctx, demoChannel, r.alert); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -31,8 +32,9 @@ var Version = "dev"
 
 // Compile-time checks that the store is what the bot and the scheduler need.
 var (
-	_ bot.Store       = (*storage.Store)(nil)
-	_ scheduler.Store = (*storage.Store)(nil)
+	_ bot.Store           = (*storage.Store)(nil)
+	_ scheduler.Store     = (*storage.Store)(nil)
+	_ scheduler.Messenger = (*bot.Bot)(nil)
 )
 
 func main() {
@@ -176,15 +178,23 @@ type Main struct {
 	NoRateLimit bool
 	// JobDone is told of every finished scheduled run (tests, the demo).
 	JobDone func(job string, started time.Time)
+	// LeaseTTL is how long the scheduler lease outlives a dead replica;
+	// the scheduler's default when zero (tests shorten it).
+	LeaseTTL time.Duration
+
+	metrics *metrics
 
 	httpLn net.Listener
 	ready  chan struct{}
 }
 
-// instanceID names this process in the claims it makes: host and pid.
+// instanceID names a running okrbot in the claims and leases it takes:
+// host, pid and a random part, so two in one process differ too.
 func instanceID() string {
 	host, _ := os.Hostname()
-	return fmt.Sprintf("%s/%d", host, os.Getpid())
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s/%d/%x", host, os.Getpid(), b)
 }
 
 // NewMain returns a program for a validated configuration.
@@ -214,6 +224,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := st.Migrate(ctx); err != nil {
 		return err
 	}
+	m.metrics = newMetrics()
+	m.metrics.watchDB(st.DB().DB)
+	id := instanceID()
 	var sched *scheduler.Scheduler
 	m.Bot = bot.New(bot.Config{
 		BotToken:        m.Config.SlackBotToken,
@@ -224,12 +237,15 @@ func (m *Main) Run(ctx context.Context) error {
 		Logger:          m.Log,
 		Now:             now,
 		CheckinsNow:     func() { sched.CheckinsNow() },
+		AlertsNow:       func() { sched.AlertsNow() },
 		NoRateLimit:     m.NoRateLimit,
 		Connections:     m.Config.conns,
+		Observer:        m.metrics,
 	}, st)
 	sched, err = scheduler.New(scheduler.Config{
-		Location: m.Config.location, Logger: m.Log, Clock: m.Clock, InstanceID: instanceID(),
-		ClaimLease: m.Config.lease, JobDone: m.JobDone,
+		Location: m.Config.location, Logger: m.Log, Clock: m.Clock, InstanceID: id,
+		ClaimLease: m.Config.lease, JobDone: m.JobDone, Observer: m.metrics,
+		Leader: st, LeaseTTL: m.LeaseTTL,
 	}, st, m.Bot)
 	if err != nil {
 		return err
@@ -272,6 +288,7 @@ func (m *Main) Close() error {
 // routes serves health checks.
 func (m *Main) routes() http.Handler {
 	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.metrics.handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})

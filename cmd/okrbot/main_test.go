@@ -318,3 +318,40 @@ func TestBadTokenStopsRun(t *testing.T) {
 		t.Errorf("the token leaked: %v", err)
 	}
 }
+
+func TestMetrics(t *testing.T) {
+	rounds := newRounds()
+	h := mustStartWith(t, slackemu.Options{}, func(_ *Config, m *Main) { m.JobDone = rounds.JobDone })
+	h.withTeam(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := rounds.waitRound(ctx, time.Unix(1, 0)); err != nil { // any round: the one at start
+		t.Fatal(err)
+	}
+	resp, err := http.Get("http://" + h.main.HTTPAddr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("/metrics: got %d", resp.StatusCode)
+	}
+	for _, want := range []string{
+		`okrbot_envelopes_total{outcome="ok",type="slash_commands"} 2`,
+		`okrbot_ack_latency_seconds_bucket{type="slash_commands"`,
+		`okrbot_slack_api_calls_total{method="users.info",status="200"}`,
+		`okrbot_job_runs_total{job="checkins",outcome="ok"}`,
+		`go_sql_open_connections{db_name="okrbot"}`,
+		`go_goroutines`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics has no %s", want)
+		}
+	}
+	for _, secret := range []string{h.emu.BotToken(), h.emu.AppToken()} {
+		if strings.Contains(string(body)+h.logs.String(), secret) {
+			t.Errorf("a token leaked into metrics or logs")
+		}
+	}
+}

@@ -113,8 +113,8 @@ func (p *player) confirmation(ctx context.Context, user, channel string, before 
 }
 
 // schedulerTimers is how many timers okrbot's scheduler waits on between
-// runs: one per job.
-const schedulerTimers = 3
+// runs: one per job (prune-events, sync-users, checkins, pace).
+const schedulerTimers = 4
 
 // rounds records the start of the latest finished check-in round; it is
 // the scheduler's JobDone hook.
@@ -128,7 +128,7 @@ func newRounds() *rounds { return &rounds{done: make(chan struct{})} }
 
 // JobDone is the scheduler's hook.
 func (r *rounds) JobDone(job string, started time.Time) {
-	if job != "checkins" {
+	if job != "checkins" && job != "checkins-now" {
 		return
 	}
 	r.mu.Lock()
@@ -226,4 +226,22 @@ func (p *player) clickForModal(ctx context.Context, user string, m slackemu.Mess
 		return v, fmt.Errorf("clicking %s opened no modal for %s: %w", actionID, user, err)
 	}
 	return v, nil
+}
+
+// waitChannelText waits until a message in a channel says text.
+func (p *player) waitChannelText(ctx context.Context, channel, text string) error {
+	wctx, cancel := p.waitCtx(ctx)
+	defer cancel()
+	err := p.emu.WaitFor(wctx, func() bool {
+		for _, m := range p.emu.Messages(channel) {
+			if !m.Ephemeral && strings.Contains(m.Text, text) {
+				return true
+			}
+		}
+		return false
+	})
+	if err != nil {
+		return fmt.Errorf("no message in %s says %q: %w", channel, text, err)
+	}
+	return nil
 }
