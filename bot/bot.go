@@ -139,7 +139,7 @@ func New(cfg Config, store Store) *Bot {
 	}
 	b.people = newPeople(api, cfg.Now)
 	procs := runtime.GOMAXPROCS(0)
-	b.followUps = make(chan struct{}, 2*procs)
+	b.followUps = make(chan struct{}, max(1, procs/2))
 	b.submissions = make(chan struct{}, 4*procs)
 	b.commands, b.actions = b.commandHandlers(), b.actionHandlers()
 	b.views, b.events = b.viewHandlers(), b.eventHandlers()

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 	_ "time/tzdata" // time zones in a static image too
@@ -38,11 +39,26 @@ var (
 )
 
 func main() {
+	tuneGC()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "okrbot:", err)
 		os.Exit(exitCode(err))
+	}
+}
+
+// tuneGC collects garbage less often than Go's default while the heap is
+// small, within a soft memory limit, unless GOGC or GOMEMLIMIT say
+// otherwise: bursts of Slack envelopes allocate a lot of short-lived JSON,
+// and every collection competes with the socket readers that must ack in
+// time (see docs/BENCHMARKS.md).
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(100 << 20)
 	}
 }
 
