@@ -177,18 +177,28 @@ func (b *Bot) cmdKPINew(ctx context.Context, in commandInput) (*reply, error) {
 	return nil, b.openView(ctx, in.Slash.TriggerID, kpiModal(kpiForm{meta: meta, teams: teams, me: me, krs: opts}))
 }
 
-// cmdKPIEdit opens a KPI's modal, prefilled, for its owner or a lead.
-func (b *Bot) cmdKPIEdit(ctx context.Context, in commandInput) (*reply, error) {
-	me := in.Slash.UserID
-	k, err := b.findKPI(ctx, me, in.Slash.ChannelID, in.Cmd.Args[0])
+// kpiToManage finds the KPI a command names, with its team, if the person
+// may manage it (doing says what, for a refusal).
+func (b *Bot) kpiToManage(ctx context.Context, in commandInput, doing string) (*okr.KPI, *okr.Team, error) {
+	k, err := b.findKPI(ctx, in.Slash.UserID, in.Slash.ChannelID, in.Cmd.Args[0])
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	team, err := b.store.Team(ctx, k.TeamID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if err := b.requireKPIManager(ctx, k, team, me, "change"); err != nil {
+	if err := b.requireKPIManager(ctx, k, team, in.Slash.UserID, doing); err != nil {
+		return nil, nil, err
+	}
+	return k, team, nil
+}
+
+// cmdKPIEdit opens a KPI's modal, prefilled, for its owner or a lead.
+func (b *Bot) cmdKPIEdit(ctx context.Context, in commandInput) (*reply, error) {
+	me := in.Slash.UserID
+	k, team, err := b.kpiToManage(ctx, in, "change")
+	if err != nil {
 		return nil, err
 	}
 	krs, opts, err := b.teamKeyResults(ctx, team.ID)
@@ -203,16 +213,8 @@ func (b *Bot) cmdKPIEdit(ctx context.Context, in commandInput) (*reply, error) {
 
 // cmdKPIArchive archives a KPI, for its owner or a lead.
 func (b *Bot) cmdKPIArchive(ctx context.Context, in commandInput) (*reply, error) {
-	me := in.Slash.UserID
-	k, err := b.findKPI(ctx, me, in.Slash.ChannelID, in.Cmd.Args[0])
+	k, team, err := b.kpiToManage(ctx, in, "archive")
 	if err != nil {
-		return nil, err
-	}
-	team, err := b.store.Team(ctx, k.TeamID)
-	if err != nil {
-		return nil, err
-	}
-	if err := b.requireKPIManager(ctx, k, team, me, "archive"); err != nil {
 		return nil, err
 	}
 	if err := b.store.ArchiveKPI(ctx, k.ID, b.cfg.Now()); err != nil {
