@@ -9,7 +9,8 @@ import (
 	"github.com/okrbot/okrbot/okr"
 )
 
-// cmdHelp answers /okr help with every command.
+// cmdHelp answers /okr help with every command and, in a team's channel,
+// the team's schedule.
 func (b *Bot) cmdHelp(ctx context.Context, in commandInput) (*reply, error) {
 	var lines []string
 	for _, s := range grammar {
@@ -17,7 +18,20 @@ func (b *Bot) cmdHelp(ctx context.Context, in commandInput) (*reply, error) {
 	}
 	text := "*okrbot* runs your team's OKRs and KPIs here in Slack.\n" + strings.Join(lines, "\n") +
 		"\nAdd `help` after any command for just its usage."
+	if team, err := b.store.TeamByChannel(ctx, in.Slash.ChannelID); err == nil {
+		if s, err := b.store.Schedule(ctx, team.ID); err == nil {
+			text += fmt.Sprintf("\n\n*%s* here: %s A lead changes it with `/okr schedule`.", escape(team.Name), upperFirst(scheduleLine(s)))
+		}
+	}
 	return &reply{Text: text}, nil
+}
+
+// upperFirst capitalises a sentence's first letter.
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // helpReply answers "/okr <command> help".
