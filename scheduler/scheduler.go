@@ -189,20 +189,26 @@ func New(cfg Config, store Store, messenger Messenger) (*Scheduler, error) {
 		def   gocron.JobDefinition
 		run   func(context.Context) error
 		first bool // also run at start
+		// fromEnd measures the interval from the end of the last run: after
+		// a jump of the clock one run catches up, not one per minute missed.
+		fromEnd bool
 	}{
-		{"prune-events", daily(3, 17), s.PruneEvents, false},
-		{"sync-users", daily(2, 7), s.SyncUsers, true},
+		{"prune-events", daily(3, 17), s.PruneEvents, false, false},
+		{"sync-users", daily(2, 7), s.SyncUsers, true, false},
 		// Every minute from the last run, not on the minute: after a jump of
 		// the clock (a suspended host, a fake clock in tests) a cron job
 		// would replay every minute missed, where one round catches up all.
-		{"checkins", gocron.DurationJob(time.Minute), s.RunCheckins, true},
-		{"pace", daily(6, 0), s.CheckPace, false},
+		{"checkins", gocron.DurationJob(time.Minute), s.RunCheckins, true, true},
+		{"pace", daily(6, 0), s.CheckPace, false, false},
 	}
 	for _, j := range jobs {
 		// No gocron singleton mode: runner keeps a job from overlapping itself.
 		opts := []gocron.JobOption{gocron.WithName(j.name)}
 		if j.first {
 			opts = append(opts, gocron.WithStartAt(gocron.WithStartImmediately()))
+		}
+		if j.fromEnd {
+			opts = append(opts, gocron.WithIntervalFromCompletion())
 		}
 		if _, err := cron.NewJob(j.def, gocron.NewTask(s.runner(j.name, j.run)), opts...); err != nil {
 			return nil, fmt.Errorf("scheduler: job %s: %w", j.name, err)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -57,7 +58,12 @@ func demo(ctx context.Context, cfg Config, dbName string, stdout, stderr io.Writ
 
 	cfg.SlackBotToken, cfg.SlackAppToken, cfg.SlackAPIURL = emu.BotToken(), emu.AppToken(), emu.APIURL()
 	cfg.DatabaseURL, cfg.HTTPAddr = dbURL, "127.0.0.1:0"
-	m := NewMain(cfg, newLogger(stderr, slog.LevelWarn))
+	// Quiet unless asked: the transcript is the demo's output.
+	level := slog.LevelWarn
+	if os.Getenv("LOG_LEVEL") != "" {
+		level = cfg.logLevel
+	}
+	m := NewMain(cfg, newLogger(stderr, level))
 	m.Clock = clock
 	rounds := newRounds()
 	m.JobDone = rounds.JobDone
