@@ -214,8 +214,10 @@ func (s *Scheduler) deliver(ctx context.Context, c okr.Checkin) bool {
 	if c.Recovered {
 		ch, ts, found, err := s.messenger.FindCheckinDM(ctx, c)
 		if err != nil {
-			log.Warn("cannot look for an earlier DM; will retry", slog.String("error", err.Error()))
-			s.release(ctx, log, c, "history: "+err.Error())
+			// Not released: a released check-in is scheduled again and
+			// sent without a look, though its DM may be out. Its claim
+			// expires and the next claim recovers it, looking again.
+			log.Warn("cannot look for an earlier DM; will retry once the claim expires", slog.String("error", err.Error()))
 			return false
 		}
 		if found {
