@@ -33,7 +33,7 @@ func asUnpostable(err error) error {
 	if reason, ok := unpostable[err.Error()]; ok {
 		return &okr.Error{Code: okr.EUNDELIVERABLE, Message: reason}
 	}
-	return err
+	return withOutcome(err)
 }
 
 // PostAlert posts an alert event in its team's channel.

@@ -67,7 +67,9 @@ const DefaultConnections = 2
 // conn is one Socket Mode connection.
 type conn struct {
 	sm        *socketmode.Client
-	connected atomic.Bool
+	connected atomic.Bool // Slack said hello on it
+	opened    atomic.Bool // the socket opened and no hello came yet
+	refusals  atomic.Int32
 }
 
 // incoming is an event and the connection it came on.
@@ -228,12 +230,22 @@ func (b *Bot) finish(cancelWork context.CancelFunc) {
 // envelopes in their own goroutine so the event channel keeps draining.
 func (b *Bot) handleEvent(ctx context.Context, c *conn, evt socketmode.Event) {
 	switch evt.Type {
-	case socketmode.EventTypeConnected, socketmode.EventTypeHello:
+	case socketmode.EventTypeConnected:
+		// The socket is open, but Slack has not said hello yet: a socket it
+		// refuses (too_many_websockets) is closed before any hello, and
+		// slack-go reconnects without handing the disconnect on.
+		c.opened.Store(true)
+	case socketmode.EventTypeHello:
+		c.opened.Store(false)
+		c.refusals.Store(0)
 		if !c.connected.Swap(true) {
 			b.log.Info("connected to Slack")
 		}
 	case socketmode.EventTypeConnecting:
 		c.connected.Store(false)
+		if c.opened.Swap(false) {
+			b.refused(c)
+		}
 	case socketmode.EventTypeConnectionError:
 		c.connected.Store(false)
 		if e, ok := evt.Data.(*slack.ConnectionErrorEvent); ok {
@@ -247,9 +259,6 @@ func (b *Bot) handleEvent(ctx context.Context, c *conn, evt socketmode.Event) {
 			reason = evt.Request.Reason
 		}
 		b.log.Info("Slack asked to reconnect", slog.String("reason", reason))
-		if reason == "too_many_websockets" {
-			b.log.Error("Slack refused this connection: the app already has its 10 Socket Mode connections; scheduled work goes on")
-		}
 	case socketmode.EventTypeInvalidAuth:
 		b.log.Error("Slack refused the app token (invalid_auth)")
 	case socketmode.EventTypeIncomingError, socketmode.EventTypeErrorBadMessage, socketmode.EventTypeErrorWriteFailed:
@@ -289,6 +298,17 @@ func (b *Bot) spawn(pool chan struct{}, envelopeID string, f func()) {
 func isViewSubmission(evt socketmode.Event) bool {
 	cb, ok := evt.Data.(slack.InteractionCallback)
 	return ok && cb.Type == slack.InteractionTypeViewSubmission
+}
+
+// refused reports a socket Slack closed before its hello: the sign of
+// too_many_websockets, the app holding Slack's 10 connections already. It
+// says so on the first refusal and every tenth after, not at every retry.
+func (b *Bot) refused(c *conn) {
+	if n := c.refusals.Add(1); n == 1 || n%10 == 0 {
+		b.log.Error("Slack closed a Socket Mode connection before saying hello: most likely too_many_websockets, "+
+			"the app already has its 10 Socket Mode connections (replicas × SOCKET_MODE_CONNECTIONS). "+
+			"This replica keeps doing scheduled work and keeps trying.", slog.Int("refusals", int(n)))
+	}
 }
 
 func (b *Bot) recoverPanic(envelopeID string) {

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -26,12 +27,38 @@ var undeliverable = map[string]string{
 	"is_archived":       "the DM is archived",
 }
 
-// asUndeliverable turns Slack's final DM errors into EUNDELIVERABLE.
+// asUndeliverable turns Slack's final DM errors into EUNDELIVERABLE, and a
+// post that got no answer into an unknownOutcome.
 func asUndeliverable(err error) error {
 	if reason, ok := undeliverable[err.Error()]; ok {
 		return &okr.Error{Code: okr.EUNDELIVERABLE, Message: reason + " (" + err.Error() + ")"}
 	}
-	return err
+	return withOutcome(err)
+}
+
+// unknownOutcome is a post that got no answer from Slack (a network error,
+// a timeout): it may have gone out. Senders leave its claim to expire, so
+// the next one looks in the history before posting again.
+type unknownOutcome struct{ error }
+
+func (e unknownOutcome) Unwrap() error { return e.error }
+
+// OutcomeUnknown tells the scheduler the post may have gone out.
+func (unknownOutcome) OutcomeUnknown() bool { return true }
+
+// withOutcome marks err as an unknown outcome when Slack gave no answer:
+// anything but an error Slack sent back (ok:false, a 429, an HTTP status).
+func withOutcome(err error) error {
+	var (
+		refused  slack.SlackErrorResponse
+		limited  *slack.RateLimitedError
+		status   slack.StatusCodeError
+		answered = errors.As(err, &refused) || errors.As(err, &limited) || errors.As(err, &status)
+	)
+	if err == nil || answered {
+		return err
+	}
+	return unknownOutcome{err}
 }
 
 // location returns a person's time zone: cached from Slack, else the default.

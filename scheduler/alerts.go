@@ -97,6 +97,9 @@ func (s *Scheduler) postAlert(ctx context.Context, ev okr.AlertEvent) bool {
 			log.Error("cannot mark an alert event failed", slog.String("error", err.Error()))
 		}
 		return true
+	case outcomeUnknown(err):
+		log.Warn("no answer from Slack to an alert; will check the channel history once the claim expires", slog.String("error", err.Error()))
+		return false
 	case err != nil:
 		log.Warn("alert not posted; will retry", slog.String("error", err.Error()))
 		s.releaseAlert(ctx, log, ev, err.Error())

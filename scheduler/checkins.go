@@ -186,6 +186,13 @@ func (s *Scheduler) learnTimeZones(ctx context.Context, rs []okr.Recipient) []ok
 	return known
 }
 
+// outcomeUnknown reports whether a send got no answer, so it may have gone
+// out (the messenger marks such errors with OutcomeUnknown).
+func outcomeUnknown(err error) bool {
+	var u interface{ OutcomeUnknown() bool }
+	return errors.As(err, &u) && u.OutcomeUnknown()
+}
+
 // SendCheckins delivers every due check-in, a batch at a time, with bounded
 // concurrency, until none is left or a whole batch failed (Slack is down:
 // the next round tries again, rather than this one spinning).
@@ -254,6 +261,11 @@ func (s *Scheduler) deliver(ctx context.Context, c okr.Checkin) bool {
 		}
 		s.obs.Checkin(string(okr.Undeliverable))
 		return true
+	case outcomeUnknown(err):
+		// It may be out: the claim expires and the next claim looks in
+		// the DM history first.
+		log.Warn("no answer from Slack to a check-in DM; will check the DM history once the claim expires", slog.String("error", err.Error()))
+		return false
 	case err != nil:
 		log.Warn("check-in not sent; will retry", slog.String("error", err.Error()))
 		s.release(ctx, log, c, err.Error())

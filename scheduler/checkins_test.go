@@ -516,6 +516,12 @@ func TestSendCheckinsNotOnAnExpiredClaim(t *testing.T) {
 	}
 }
 
+// noAnswer is a send that got no answer from Slack: it may have gone out.
+type noAnswer struct{}
+
+func (noAnswer) Error() string        { return "Post: context deadline exceeded" }
+func (noAnswer) OutcomeUnknown() bool { return true }
+
 func TestSendCheckinsFailures(t *testing.T) {
 	t.Run("transient error retried next round", func(t *testing.T) {
 		w := plannedWorld(t, "UFLAKY")
@@ -537,6 +543,31 @@ func TestSendCheckinsFailures(t *testing.T) {
 		}
 		if did := w.msg.did(); did.sent[r.ID] != 1 || did.attempts != 2 {
 			t.Errorf("next round: got %d DMs in %d tries, want 1 in 2", did.sent[r.ID], did.attempts)
+		}
+	})
+
+	t.Run("no answer: the DM may be out, so no resend without a look", func(t *testing.T) {
+		w := plannedWorld(t, "ULOST")
+		s := w.scheduler(t, "a")
+		r := w.mustCheckinOf(t, "ULOST")
+		// The post went out, but its answer was lost on the way back.
+		w.msg.setDelivered(r.ID, "1.000001")
+		w.msg.setFail("ULOST", noAnswer{})
+		mustRun(t, "send", s.SendCheckins)
+		if r = w.mustCheckinOf(t, "ULOST"); r.State != string(okr.Sending) {
+			t.Errorf("after no answer: got state %q, want sending (the claim left to expire)", r.State)
+		}
+		w.msg.setFail("ULOST", nil)
+		w.clock.Advance(time.Minute) // the claim still holds: nothing happens
+		mustRun(t, "send", s.SendCheckins)
+		w.clock.Advance(scheduler.DefaultClaimLease)
+		mustRun(t, "send", s.SendCheckins)
+		r = w.mustCheckinOf(t, "ULOST")
+		if r.State != string(okr.Sent) || r.DMTS != "1.000001" {
+			t.Errorf("after the claim expired: got state %q ts %q, want sent with the DM found in the history", r.State, r.DMTS)
+		}
+		if did := w.msg.did(); did.sent[r.ID] != 0 {
+			t.Errorf("got %d DMs sent after the lost answer, want 0 (it was out already)", did.sent[r.ID])
 		}
 	})
 
