@@ -6,9 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -257,23 +255,15 @@ func (s *Store) LatestReadings(ctx context.Context, kpiIDs []int64) (map[int64]o
 // store's clock when zero), sets the current value of the key results that
 // follow the KPI, and evaluates the KPI's health against its open alert,
 // writing the alert and its event when the health changed, all in one
-// transaction. Readings of one KPI are evaluated one after the other, in
-// the order they are recorded. It sets r.ID and r.At and returns the events
+// statement. Readings of one KPI are evaluated one after the other, in the
+// order they are recorded. It sets r.ID and r.At and returns the events
 // written. ENOTFOUND when the KPI does not exist, EINVALID when it is
 // archived or the value is not a finite number.
 func (s *Store) RecordReading(ctx context.Context, r *okr.Reading) ([]okr.AlertEvent, error) {
-	var events []okr.AlertEvent
-	now := s.now()
 	err := s.prepareHot(ctx)
+	var events []okr.AlertEvent
 	if err == nil {
-		err = s.withTx(ctx, func(tx *sqlx.Tx) error {
-			if err := genericPlans(ctx, tx); err != nil {
-				return err
-			}
-			var err error
-			events, err = s.recordReading(ctx, tx, r, nil, now)
-			return err
-		})
+		events, err = s.recordReading(ctx, nil, r, nil, s.now())
 	}
 	if err != nil {
 		r.ID = 0
@@ -282,117 +272,79 @@ func (s *Store) RecordReading(ctx context.Context, r *okr.Reading) ([]okr.AlertE
 	return events, nil
 }
 
-// lockKPIQuery locks a KPI for a reading: concurrent readings of the KPI
-// wait for each other, so each sees the previous one and the alert it left.
-const lockKPIQuery = `
-	SELECT ` + kpiColumns + `
-	FROM kpis k
-	WHERE k.id = $1
-	FOR NO KEY UPDATE`
+// recordReadingQuery stores and evaluates a reading in one statement: see
+// record_kpi_reading in migrations/00006_record_kpi_reading.sql. It locks
+// the KPI, then the key results following it by id, then its open alert:
+// the order of lockAnswered.
+const recordReadingQuery = `
+	SELECT reading_id, read_at, kpi_name, id, alert_id, team_id, subject_kind, subject_id,
+		rule, change, level, previous, value, previous_value, user_id, created_at, state,
+		channel_id, message_ts, posted_at, reason
+	FROM record_kpi_reading($1, $2, $3, $4, $5, $6, $7)`
 
-// insertReadingQuery reads the KPI's previous reading (the statement's
-// snapshot does not see the new one), stores the new one and sets the key
-// results following the KPI, locked in id order, in one statement.
-const insertReadingQuery = `
-	WITH previous AS (
-		SELECT value
-		FROM kpi_readings
-		WHERE kpi_id = $1
-		ORDER BY read_at DESC, id DESC
-		LIMIT 1
-	), reading AS (
-		INSERT INTO kpi_readings (kpi_id, value, read_at, user_id, note, checkin_id, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
-		RETURNING id, read_at
-	), followers AS (
-		UPDATE key_results
-		SET current_value = $2, updated_at = $7
-		WHERE id IN (
-			SELECT id
-			FROM key_results
-			WHERE kpi_id = $1
-			ORDER BY id
-			FOR NO KEY UPDATE)
-	)
-	SELECT reading.id, reading.read_at, (SELECT value FROM previous)
-	FROM reading`
+// recordedReading is the row of recordReadingQuery: the reading stored
+// (none when the KPI is archived), the KPI's name, and the event written,
+// whose ID is 0 when there is none.
+type recordedReading struct {
+	ReadingID *int64     `db:"reading_id"`
+	ReadAt    *time.Time `db:"read_at"`
+	KPIName   string     `db:"kpi_name"`
+	okr.AlertEvent
+}
 
-// recordReading stores r in tx (for a check-in when checkinID is set), moves
-// the key results that follow its KPI, and applies the KPI health rule.
-// Its locks are taken in the order of lockAnswered: the KPI, then its key
-// results by id, then the alert.
+// recordReading stores r (for a check-in when checkinID is set), moves the
+// key results that follow its KPI and applies the KPI health rule, in one
+// statement: in tx when tx is set, else on its own, atomic as any
+// statement is. The rules are okr.KPI.Health and okr.NextAlert, written
+// again in SQL; TestKPIRulesInSQL checks that the two agree.
 func (s *Store) recordReading(ctx context.Context, tx *sqlx.Tx, r *okr.Reading, checkinID *int64, now time.Time) ([]okr.AlertEvent, error) {
 	if math.IsNaN(r.Value) || math.IsInf(r.Value, 0) {
 		return nil, okr.FieldErrorf("value", "A reading must be a number.")
-	}
-	lock, err := s.stmt(ctx, tx, lockKPIQuery)
-	if err != nil {
-		return nil, err
-	}
-	var k okr.KPI
-	err = lock.GetContext(ctx, &k, r.KPIID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, okr.Errorf(okr.ENOTFOUND, "That KPI does not exist.")
-	} else if err != nil {
-		return nil, err
-	}
-	if k.ArchivedAt != nil {
-		return nil, okr.Errorf(okr.EINVALID, "The KPI %s is archived: it takes no more readings.", k.Name)
 	}
 	at := now
 	if !r.At.IsZero() {
 		at = r.At.UTC().Round(time.Microsecond)
 	}
-	insert, err := s.stmt(ctx, tx, insertReadingQuery)
+	record, err := s.stmt(ctx, tx, recordReadingQuery)
 	if err != nil {
 		return nil, err
 	}
-	var previous *float64
-	err = insert.QueryRowxContext(ctx, r.KPIID, r.Value, at, r.UserID, r.Note, checkinID, now).
-		Scan(&r.ID, &r.At, &previous)
-	if err != nil {
+	var row recordedReading
+	err = record.GetContext(ctx, &row, r.KPIID, r.Value, at, r.UserID, r.Note, checkinID, now)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, okr.Errorf(okr.ENOTFOUND, "That KPI does not exist.")
+	case err != nil:
 		return nil, err
+	case row.ReadingID == nil:
+		return nil, okr.Errorf(okr.EINVALID, "The KPI %s is archived: it takes no more readings.", row.KPIName)
 	}
-	return s.applyAlerts(ctx, tx, []alertCheck{{
-		Subject: alertSubject{TeamID: k.TeamID, Kind: "kpi", ID: k.ID},
-		Rule:    okr.RuleKPIHealth,
-		Observe: func(okr.Colour) okr.Colour { return k.Health(r.Value) },
-		Obs: observation{Value: r.Value, PreviousValue: previous, UserID: r.UserID,
-			Source: "reading:" + strconv.FormatInt(r.ID, 10)},
-	}}, now)
+	r.ID, r.At = *row.ReadingID, *row.ReadAt
+	if row.ID == 0 {
+		return nil, nil
+	}
+	return []okr.AlertEvent{row.AlertEvent}, nil
 }
 
-// hotQueries are the statements every reading runs. They are prepared
-// once per connection rather than parsed and planned for each reading,
-// which halves the database's work per reading (see TestReadingsAtScale).
-var hotQueries = []string{lockKPIQuery, insertReadingQuery, openAlertsQuery,
-	openAlertQuery, moveAlertsQuery, resolveAlertsQuery, appliedQuery, insertAlertEventsQuery}
-
-// prepared holds the hot queries prepared on each Store's pool, by pool
-// and query; database/sql prepares each again on every connection that
-// runs it, once. A process has one Store, so the few entries of a closed
-// one (in tests) are left.
-var prepared sync.Map // preparedKey → *sqlx.Stmt
-
-type preparedKey struct {
-	db    *sqlx.DB
-	query string
-}
+// hotQueries are the statements run for every reading, key result update
+// and pace check. They are prepared once per connection rather than parsed
+// and planned each time (see Store.prepared).
+var hotQueries = []string{recordReadingQuery, openAlertsQuery, openAlertQuery,
+	moveAlertsQuery, resolveAlertsQuery, appliedQuery, insertAlertEventsQuery}
 
 // prepareHot prepares the hot queries on s's pool the first time. It takes
 // a connection of the pool: call it outside a transaction, so that
 // transactions waiting for a connection never wait for each other.
 func (s *Store) prepareHot(ctx context.Context) error {
 	for _, q := range hotQueries {
-		key := preparedKey{s.db, q}
-		if _, ok := prepared.Load(key); ok {
+		if _, ok := s.prepared.Load(q); ok {
 			continue
 		}
 		st, err := s.db.PreparexContext(ctx, q)
 		if err != nil {
 			return err
 		}
-		if _, loaded := prepared.LoadOrStore(key, st); loaded {
+		if _, loaded := s.prepared.LoadOrStore(q, st); loaded {
 			st.Close()
 		}
 	}
@@ -401,7 +353,7 @@ func (s *Store) prepareHot(ctx context.Context) error {
 
 // genericPlans makes the rest of tx run prepared statements with their
 // generic plans, made once per connection. PostgreSQL would otherwise plan
-// the array queries of applyAlerts again for every reading: for one
+// the array queries of applyAlerts again for every update: for one
 // subject, their custom plans look cheaper than the generic ones, planned
 // for ten.
 func genericPlans(ctx context.Context, tx *sqlx.Tx) error {
@@ -409,12 +361,18 @@ func genericPlans(ctx context.Context, tx *sqlx.Tx) error {
 	return err
 }
 
-// stmt returns a hot query as a statement of tx, prepared on tx's
-// connection if it was not yet, or prepared for tx alone when prepareHot
-// did not run.
+// stmt returns a hot query as a statement of tx (of the pool when tx is
+// nil), prepared on its connection if it was not yet; or prepared for tx
+// alone when prepareHot did not run.
 func (s *Store) stmt(ctx context.Context, tx *sqlx.Tx, query string) (*sqlx.Stmt, error) {
-	if st, ok := prepared.Load(preparedKey{s.db, query}); ok {
+	st, ok := s.prepared.Load(query)
+	switch {
+	case ok && tx == nil:
+		return st.(*sqlx.Stmt), nil
+	case ok:
 		return tx.StmtxContext(ctx, st.(*sqlx.Stmt)), nil
+	case tx == nil:
+		return nil, fmt.Errorf("query not prepared: %s", query)
 	}
 	return tx.PreparexContext(ctx, query)
 }

@@ -6,14 +6,19 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/okrbot/okrbot/bot"
+	"github.com/okrbot/okrbot/internal/pgtest"
 	"github.com/okrbot/okrbot/okr"
 	"github.com/okrbot/okrbot/storage"
 )
@@ -612,9 +617,147 @@ func TestRecordReadingConcurrent(t *testing.T) {
 	}
 }
 
+// TestKPIRulesInSQL checks the rules record_kpi_reading applies in SQL
+// against okr.KPI.Health and okr.NextAlert, the rules themselves: for both
+// directions, a value below, at, between, at and above the two thresholds,
+// and every level the KPI's alert can be open at (none, yellow, red). It
+// compares the SQL functions with the Go ones at every point, then records
+// a reading of a fresh KPI at every point and compares what it did.
+func TestKPIRulesInSQL(t *testing.T) {
+	ctx := context.Background()
+	s := MustOpenStore(t)
+	user := unique("U")
+	team := mustCreateTeam(t, s, user)
+
+	type grid struct {
+		dir               okr.Direction
+		warning, critical float64
+		values            []float64
+	}
+	grids := []grid{
+		{okr.HigherIsBetter, 95, 90, []float64{-1e9, 85, 90, 92.5, 95, 99, 1e9}},
+		{okr.LowerIsBetter, 5, 10, []float64{-1e9, -3, 5, 7.5, 10, 15, 1e9}},
+		{okr.HigherIsBetter, 0, -0.5, []float64{-1, -0.5, -0.25, 0, 0.25}},
+		{okr.LowerIsBetter, -10, 0, []float64{-20, -10, -5, 0, 1}},
+	}
+	opens := []okr.Colour{"", okr.Yellow, okr.Red}
+	levels := []okr.Colour{okr.Green, okr.Yellow, okr.Red}
+
+	t.Run("functions", func(t *testing.T) {
+		for _, g := range grids {
+			k := okr.KPI{Direction: g.dir, Warning: g.warning, Critical: g.critical}
+			for _, v := range g.values {
+				var got okr.Colour
+				if err := s.DB().GetContext(ctx, &got, `SELECT kpi_health($1, $2, $3, $4)`,
+					g.dir, g.warning, g.critical, v); err != nil {
+					t.Fatal(err)
+				}
+				if want := k.Health(v); got != want {
+					t.Errorf("kpi_health(%s, %v, %v, %v): got %q, want %q", g.dir, g.warning, g.critical, v, got, want)
+				}
+			}
+		}
+		for _, open := range opens {
+			for _, observed := range levels {
+				var got okr.AlertChange
+				if err := s.DB().GetContext(ctx, &got, `SELECT next_alert($1, $2)`, open, observed); err != nil {
+					t.Fatal(err)
+				}
+				if want := okr.NextAlert(open, observed); got != want {
+					t.Errorf("next_alert(%q, %q): got %q, want %q", open, observed, got, want)
+				}
+			}
+		}
+	})
+
+	t.Run("readings", func(t *testing.T) {
+		for _, g := range grids {
+			for _, open := range opens {
+				for _, v := range g.values {
+					name := fmt.Sprintf("%s %v/%v open %q value %v", g.dir, g.warning, g.critical, open, v)
+					k := newKPI(team.ID, user, unique("grid-"), g.dir, g.warning, g.critical)
+					if err := s.CreateKPI(ctx, k); err != nil {
+						t.Fatal(err)
+					}
+					var alertID *int64
+					if open != "" {
+						var id int64
+						if err := s.DB().GetContext(ctx, &id, `
+							INSERT INTO alerts (team_id, subject_kind, subject_id, rule, level, opened_at)
+							VALUES ($1, 'kpi', $2, 'kpi_health', $3, $4)
+							RETURNING id`, team.ID, k.ID, open, now); err != nil {
+							t.Fatal(err)
+						}
+						alertID = &id
+					}
+					evs := mustRecord(t, s, k.ID, user, v)
+
+					level := k.Health(v)
+					change := okr.NextAlert(open, level)
+					var want []eventRow
+					if change != okr.NoChange {
+						want = []eventRow{{okr.RuleKPIHealth, change, level, open, v, nil}}
+					}
+					if got := rowsOf(evs); !reflect.DeepEqual(got, append([]eventRow{}, want...)) {
+						t.Errorf("%s: got %+v, want %+v", name, got, want)
+					}
+					if stored := subjectEvents(t, s, "kpi", k.ID); !reflect.DeepEqual(stored, append([]okr.AlertEvent{}, evs...)) {
+						t.Errorf("%s: stored %+v, returned %+v", name, stored, evs)
+					}
+					if len(evs) == 1 && alertID != nil && (evs[0].AlertID == nil || *evs[0].AlertID != *alertID) {
+						t.Errorf("%s: event of alert %v, want %d", name, evs[0].AlertID, *alertID)
+					}
+
+					// The alert is left open at the level observed, or
+					// resolved.
+					wantOpen := open
+					switch change {
+					case okr.Opened, okr.Worsened, okr.Improved:
+						wantOpen = level
+					case okr.Recovered:
+						wantOpen = ""
+					}
+					var gotOpen okr.Colour
+					if err := s.DB().GetContext(ctx, &gotOpen, `
+						SELECT COALESCE(max(level), '')
+						FROM alerts
+						WHERE subject_kind = 'kpi' AND subject_id = $1 AND state = 'open'`, k.ID); err != nil {
+						t.Fatal(err)
+					}
+					if gotOpen != wantOpen {
+						t.Errorf("%s: alert open at %q, want %q", name, gotOpen, wantOpen)
+					}
+				}
+			}
+		}
+	})
+
+	t.Run("archived", func(t *testing.T) {
+		k := mustNewKPI(t, s, team.ID, user)
+		if err := s.ArchiveKPI(ctx, k.ID, now); err != nil {
+			t.Fatal(err)
+		}
+		r := okr.Reading{KPIID: k.ID, Value: 50, UserID: user}
+		evs, err := s.RecordReading(ctx, &r)
+		wantCode(t, err, okr.EINVALID)
+		if evs != nil || r.ID != 0 {
+			t.Errorf("archived: got %+v and reading %d, want nothing", evs, r.ID)
+		}
+		if rs, err := s.Readings(ctx, k.ID, 10); err != nil || len(rs) != 0 {
+			t.Errorf("readings of an archived KPI: got %+v, %v, want none", rs, err)
+		}
+	})
+}
+
 // BenchmarkReadingsAtScale records 100,000 readings of 1,000 KPIs from 8
 // goroutines, evaluating each against its KPI's alert, and reports the rate
 // and the CPU per reading (go test -run '^$' -bench ReadingsAtScale -benchtime 1x ./storage/).
+// Readings through the store are the whole path of recording one: the
+// bot's /okr kpi record adds a Slack round trip, which BenchmarkAckLatency
+// covers. For comparison, it first runs pgbench against a scratch table of
+// the same database with the same concurrency (8 clients, 2 threads, 10 s)
+// and a bare one-insert transaction, and reports its rate and the ratio of
+// the two; it says why when it cannot.
 func BenchmarkReadingsAtScale(b *testing.B) {
 	for range b.N {
 		readingsAtScale(b)
@@ -628,10 +771,12 @@ func readingsAtScale(t *testing.B) {
 		workers  = 8
 	)
 	ctx := context.Background()
-	s := mustOpenFresh(t)
+	url := pgtest.FreshDatabase(t)
+	s := mustOpenMigrated(t, url)
 	user := unique("U")
 	team := mustCreateTeam(t, s, user)
 	s.Now = time.Now // readings at distinct times, as in life
+	tps := pgbenchInsert(t, s, url, workers)
 	mustExec(t, s, `
 		INSERT INTO kpis (team_id, name, owner_id, direction, warning, critical, cadence)
 		SELECT $1, 'kpi-' || i, $2, 'higher_is_better', 95, 90, 'daily'
@@ -679,7 +824,14 @@ func readingsAtScale(t *testing.B) {
 	elapsed := time.Since(start)
 	cpu1 := scaleCPU(t, s)
 	t.ReportMetric(float64((cpu1[0]-cpu0[0])+(cpu1[1]-cpu0[1]))/float64(readings)/1000, "cpu-µs/reading")
-	t.ReportMetric(float64(readings)/elapsed.Seconds(), "readings/s")
+	t.Logf("CPU per reading: %v in this process, %v in PostgreSQL",
+		(cpu1[0]-cpu0[0])/readings, (cpu1[1]-cpu0[1])/readings)
+	rate := float64(readings) / elapsed.Seconds()
+	t.ReportMetric(rate, "readings/s")
+	if tps > 0 {
+		t.ReportMetric(tps, "pgbench-tps")
+		t.ReportMetric(rate/tps, "ratio-to-pgbench")
+	}
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
@@ -687,11 +839,56 @@ func readingsAtScale(t *testing.B) {
 	total := 0
 	events.Range(func(_, n any) bool { total += n.(int); return true })
 	t.Logf("RecordReading: %d readings of %d KPIs by %d goroutines in %v: %.0f readings/s, %d alert events",
-		readings, kpis, workers, elapsed.Round(time.Millisecond), float64(readings)/elapsed.Seconds(), total)
+		readings, kpis, workers, elapsed.Round(time.Millisecond), rate, total)
+	if tps > 0 {
+		t.Logf("pgbench, one insert per transaction: %.0f tps; readings at %.2f of it", tps, rate/tps)
+	}
 	var stored int
 	if err := s.DB().GetContext(ctx, &stored, `SELECT count(*) FROM alert_events`); err != nil || stored != total {
 		t.Errorf("stored events: got %d, %v, want %d", stored, err, total)
 	}
+}
+
+// pgbenchInsert runs pgbench on s's database (at url) with the benchmark's
+// concurrency: clients connections on 2 threads for 10 seconds, each
+// transaction one bare insert into a scratch table shaped like a reading.
+// It returns the transactions per second, or 0, logging why, when pgbench
+// is not installed.
+func pgbenchInsert(t testing.TB, s *storage.Store, url string, clients int) float64 {
+	t.Helper()
+	path, err := exec.LookPath("pgbench")
+	if err != nil {
+		t.Logf("no pgbench comparison: %v", err)
+		return 0
+	}
+	mustExec(t, s, `
+		CREATE TABLE pgbench_insert (
+			id      bigserial PRIMARY KEY,
+			kpi_id  bigint NOT NULL,
+			value   double precision NOT NULL
+		)`)
+	defer mustExec(t, s, `DROP TABLE pgbench_insert`)
+	script := filepath.Join(t.TempDir(), "insert.sql")
+	if err := os.WriteFile(script, []byte(`\set kpi random(1, 1000)
+INSERT INTO pgbench_insert (kpi_id, value) VALUES (:kpi, random() * 100);
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// -n: no vacuum of pgbench's own tables, which do not exist here.
+	out, err := exec.Command(path, "-n", "-c", strconv.Itoa(clients), "-j", "2", "-T", "10",
+		"-f", script, url).CombinedOutput()
+	if err != nil {
+		t.Fatalf("pgbench: %v\n%s", err, out)
+	}
+	m := regexp.MustCompile(`tps = ([0-9.]+) \(without initial connection time\)`).FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("pgbench: no tps in its output:\n%s", out)
+	}
+	tps, err := strconv.ParseFloat(string(m[1]), 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tps
 }
 
 // scaleCPU returns the CPU time used so far by this process and by the
