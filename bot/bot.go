@@ -97,6 +97,8 @@ type Bot struct {
 	events   map[string]eventHandler
 
 	work sync.WaitGroup
+	// teams caches teams for DMs and alerts (teamOf).
+	teams sync.Map
 }
 
 // New returns a bot that talks to Slack through cfg.APIURL and keeps its

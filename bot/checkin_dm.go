@@ -61,6 +61,30 @@ func withOutcome(err error) error {
 	return unknownOutcome{err}
 }
 
+// teamTTL is how long a team read for a DM or an alert is reused: a fan-out
+// to thousands reads each team once, and a rename shows within a minute.
+const teamTTL = time.Minute
+
+type cachedTeam struct {
+	team *okr.Team
+	at   time.Time
+}
+
+// teamOf returns a team for a DM or an alert, from a short-lived cache.
+func (b *Bot) teamOf(ctx context.Context, id int64) (*okr.Team, error) {
+	if v, ok := b.teams.Load(id); ok {
+		if c := v.(cachedTeam); time.Since(c.at) < teamTTL {
+			return c.team, nil
+		}
+	}
+	t, err := b.store.Team(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	b.teams.Store(id, cachedTeam{t, time.Now()})
+	return t, nil
+}
+
 // location returns a person's time zone: cached from Slack, else the default.
 func (b *Bot) location(ctx context.Context, userID string) *time.Location {
 	u, err := b.store.SlackUser(ctx, userID)
@@ -75,6 +99,7 @@ func (b *Bot) location(ctx context.Context, userID string) *time.Location {
 
 // SendCheckin DMs a person their weekly check-in.
 func (b *Bot) SendCheckin(ctx context.Context, c okr.Checkin) (string, string, error) {
+	loc := b.cfg.Location
 	if u, err := b.store.SlackUser(ctx, c.UserID); err == nil {
 		switch {
 		case u.Deleted:
@@ -82,8 +107,11 @@ func (b *Bot) SendCheckin(ctx context.Context, c okr.Checkin) (string, string, e
 		case u.IsBot:
 			return "", "", &okr.Error{Code: okr.EUNDELIVERABLE, Message: "a bot"}
 		}
+		loc = u.Location(b.cfg.Location)
+	} else {
+		loc = b.location(ctx, c.UserID)
 	}
-	team, err := b.store.Team(ctx, c.TeamID)
+	team, err := b.teamOf(ctx, c.TeamID)
 	if err != nil {
 		return "", "", err
 	}
@@ -95,7 +123,6 @@ func (b *Bot) SendCheckin(ctx context.Context, c okr.Checkin) (string, string, e
 	if err != nil {
 		return "", "", err
 	}
-	loc := b.location(ctx, c.UserID)
 	blocks := checkinDMBlocks(team, &c, krs, kpis, loc)
 	ch, ts, err := b.api.PostMessageContext(ctx, c.UserID,
 		slack.MsgOptionText(fmt.Sprintf("Weekly check-in for %s: where do things stand?", team.Name), false),
@@ -139,7 +166,7 @@ func (b *Bot) FindCheckinDM(ctx context.Context, c okr.Checkin) (string, string,
 
 // RemindCheckin nudges a person, once, about an unanswered check-in.
 func (b *Bot) RemindCheckin(ctx context.Context, c okr.Checkin) (string, error) {
-	team, err := b.store.Team(ctx, c.TeamID)
+	team, err := b.teamOf(ctx, c.TeamID)
 	if err != nil {
 		return "", err
 	}
@@ -158,7 +185,7 @@ func (b *Bot) RemindCheckin(ctx context.Context, c okr.Checkin) (string, error) 
 
 // CloseCheckinDM updates a closed check-in's DM: no buttons, and why.
 func (b *Bot) CloseCheckinDM(ctx context.Context, c okr.Checkin) error {
-	team, err := b.store.Team(ctx, c.TeamID)
+	team, err := b.teamOf(ctx, c.TeamID)
 	if err != nil {
 		return err
 	}
