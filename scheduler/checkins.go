@@ -74,8 +74,10 @@ const (
 	// configured otherwise. A claim older than this is presumed dead and
 	// recovered from the DM history.
 	DefaultClaimLease = 2 * time.Minute
-	// sendBatch is how many check-ins one round claims.
-	sendBatch = 200
+	// sendBatch is how many check-ins one claim takes: a few per worker, so
+	// a sender that dies leaves few claims to recover (each recovery looks
+	// in the DM history, at Slack's 50 look-ups a minute).
+	sendBatch = 2 * sendWorkers
 	// sendWorkers bounds the DMs in flight.
 	sendWorkers = 16
 	// lookupsPerRound bounds users.info calls for people not cached yet;

@@ -586,9 +586,9 @@ func TestSendCheckinsFailures(t *testing.T) {
 		if err := s.SendCheckins(ctx); err != nil {
 			t.Fatalf("send: got %v, want the round to end by itself", err)
 		}
-		// One batch of 200 was tried, then the round gave up.
-		if got := w.msg.did().attempts; got != 200 {
-			t.Errorf("DMs tried: got %d, want 200 (one batch)", got)
+		// One batch was tried, then the round gave up.
+		if got := w.msg.did().attempts; got != scheduler.SendBatch {
+			t.Errorf("DMs tried: got %d, want %d (one batch)", got, scheduler.SendBatch)
 		}
 		for _, r := range w.mustCheckins(t) {
 			if r.State != string(okr.Scheduled) {
