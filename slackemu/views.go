@@ -596,6 +596,14 @@ func initialValue(el map[string]any) any {
 	return nil
 }
 
+// singleSelectKey names where Slack puts a single selection in view state.
+var singleSelectKey = map[string]string{
+	"users_select":         "selected_user",
+	"conversations_select": "selected_conversation",
+	"channels_select":      "selected_channel",
+	"datepicker":           "selected_date",
+}
+
 func stateEntry(el map[string]any, v any, given bool) (obj, error) {
 	typ := str(el, "type")
 	e := obj{"type": typ}
@@ -667,41 +675,15 @@ func stateEntry(el map[string]any, v any, given bool) (obj, error) {
 			sel = []any{}
 		}
 		e["selected_options"] = sel
-	case "users_select":
-		e["selected_user"] = nil
+	case "users_select", "conversations_select", "channels_select", "datepicker":
+		key := singleSelectKey[typ]
+		e[key] = nil
 		if given {
 			sv, err := asString()
 			if err != nil {
 				return nil, err
 			}
-			e["selected_user"] = sv
-		}
-	case "conversations_select":
-		e["selected_conversation"] = nil
-		if given {
-			sv, err := asString()
-			if err != nil {
-				return nil, err
-			}
-			e["selected_conversation"] = sv
-		}
-	case "channels_select":
-		e["selected_channel"] = nil
-		if given {
-			sv, err := asString()
-			if err != nil {
-				return nil, err
-			}
-			e["selected_channel"] = sv
-		}
-	case "datepicker":
-		e["selected_date"] = nil
-		if given {
-			sv, err := asString()
-			if err != nil {
-				return nil, err
-			}
-			e["selected_date"] = sv
+			e[key] = sv
 		}
 	case "multi_users_select":
 		users := []string{}
