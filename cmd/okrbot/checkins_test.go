@@ -88,30 +88,11 @@ func (h *clockHarness) start(tb testing.TB) {
 			syncs.JobDone("checkins", started)
 		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				tb.Errorf("Run returned %v after shutdown, want nil", err)
-			}
-			m.Close()
-		})
-	}
-	tb.Cleanup(stop)
+	run := runMain(tb, m, nil)
+	run.waitReady(tb)
+	stop := run.stop
 	wctx, wcancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer wcancel()
-	select {
-	case <-m.Ready():
-	case err := <-done:
-		done <- err
-		tb.Fatalf("okrbot stopped at start-up: %v", err)
-	case <-wctx.Done():
-		tb.Fatal("okrbot did not start")
-	}
 	if err := h.emu.WaitConnections(wctx, cfg.conns); err != nil {
 		tb.Fatalf("okrbot did not connect: %v", err)
 	}

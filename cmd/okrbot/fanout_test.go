@@ -454,19 +454,5 @@ func runFanoutMain(tb testing.TB, f *fanout, noRateLimit bool, jobDone func(stri
 	m := NewMain(cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	m.NoRateLimit = noRateLimit
 	m.JobDone = jobDone
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				tb.Errorf("Run returned %v after shutdown, want nil", err)
-			}
-			m.Close()
-		})
-	}
-	tb.Cleanup(stop)
-	return stop
+	return runMain(tb, m, nil).stop
 }

@@ -118,36 +118,18 @@ func (f *fleet) start(tb testing.TB, name string, tune func(*Config, *Main)) *re
 	r.main = m
 	first := len(f.live) == 0
 
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
-	var once sync.Once
-	r.stop = func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				tb.Errorf("%s: Run returned %v after shutdown, want nil", name, err)
+	run := runMain(tb, m, func() {
+		for i, x := range f.live {
+			if x == r {
+				f.live = append(f.live[:i], f.live[i+1:]...)
+				break
 			}
-			m.Close()
-			for i, x := range f.live {
-				if x == r {
-					f.live = append(f.live[:i], f.live[i+1:]...)
-					break
-				}
-			}
-		})
-	}
-	tb.Cleanup(r.stop)
+		}
+	})
+	r.stop = run.stop
+	run.waitReady(tb)
 	wctx, wcancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer wcancel()
-	select {
-	case <-m.Ready():
-	case err := <-done:
-		done <- err
-		tb.Fatalf("%s stopped at start-up: %v", name, err)
-	case <-wctx.Done():
-		tb.Fatalf("%s did not start", name)
-	}
 	f.live = append(f.live, r)
 	if err := f.clock.BlockUntilContext(wctx, schedulerTimers*len(f.live)); err != nil {
 		tb.Log(r.logs.String())

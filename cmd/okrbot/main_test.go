@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -56,29 +57,61 @@ func mustStartWith(tb testing.TB, opts slackemu.Options, tune func(*Config, *Mai
 		tb.Fatalf("config: %v", err)
 	}
 	m.Config = cfg
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
-	tb.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			tb.Errorf("Run returned %v after shutdown, want nil", err)
-		}
-		m.Close()
-	})
-	wctx, wcancel := context.WithTimeout(ctx, 20*time.Second)
+	runMain(tb, m, nil).waitReady(tb)
+	wctx, wcancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer wcancel()
-	select {
-	case <-m.Ready():
-	case err := <-done:
-		tb.Fatalf("okrbot stopped at start-up: %v", err)
-	case <-wctx.Done():
-		tb.Fatal("okrbot did not start")
-	}
 	if err := emu.WaitConnections(wctx, cfg.conns); err != nil {
 		tb.Fatalf("okrbot did not connect: %v", err)
 	}
 	return &harness{emu: emu, main: m, p: &player{emu: emu}, logs: logs}
+}
+
+// running is an okrbot a test runs in the background.
+type running struct {
+	m    *Main
+	done chan error
+	// stop cancels it, waits for Run to return nil and closes it, once;
+	// it is also called when the test ends.
+	stop func()
+}
+
+// runMain runs m in the background until the test ends or stop is called;
+// afterStop, if set, runs once it has stopped.
+func runMain(tb testing.TB, m *Main, afterStop func()) *running {
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{m: m, done: make(chan error, 1)}
+	go func() { r.done <- m.Run(ctx) }()
+	var once sync.Once
+	r.stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-r.done; err != nil {
+				tb.Errorf("Run returned %v after shutdown, want nil", err)
+			}
+			m.Close()
+			if afterStop != nil {
+				afterStop()
+			}
+		})
+	}
+	tb.Cleanup(r.stop)
+	return r
+}
+
+// waitReady waits until the okrbot has started, failing the test if it
+// stopped or took over 20 s.
+func (r *running) waitReady(tb testing.TB) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	select {
+	case <-r.m.Ready():
+	case err := <-r.done:
+		r.done <- err
+		tb.Fatalf("okrbot stopped at start-up: %v", err)
+	case <-ctx.Done():
+		tb.Fatal("okrbot did not start")
+	}
 }
 
 // slash runs a command and returns the text of the reply.
