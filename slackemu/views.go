@@ -144,23 +144,36 @@ func (s *Server) viewResponse(rec *viewRec) obj {
 	return obj{"view": rec.obj}
 }
 
-func (s *Server) viewsOpen(r *apiRequest) (obj, error) {
+// triggeredModal checks a request's trigger, then its modal, and returns
+// both with s.mu held (the caller unlocks): a trigger is checked before the
+// view so an expired one is reported as Slack does, and again after, since
+// the view's validation ran without the lock.
+func (s *Server) triggeredModal(r *apiRequest) (*trigger, obj, error) {
 	s.mu.Lock()
 	_, err := s.useTriggerLocked(r.get("trigger_id"))
 	s.mu.Unlock()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	v, err := s.viewParam(r, "modal")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	t, err := s.useTriggerLocked(r.get("trigger_id"))
+	if err != nil {
+		s.mu.Unlock()
+		return nil, nil, err
+	}
+	return t, v, nil
+}
+
+func (s *Server) viewsOpen(r *apiRequest) (obj, error) {
+	t, v, err := s.triggeredModal(r)
 	if err != nil {
 		return nil, err
 	}
+	defer s.mu.Unlock()
 	t.used = true
 	for _, id := range s.stacks[t.userID] {
 		s.views[id].closed = true
@@ -173,22 +186,11 @@ func (s *Server) viewsOpen(r *apiRequest) (obj, error) {
 }
 
 func (s *Server) viewsPush(r *apiRequest) (obj, error) {
-	s.mu.Lock()
-	_, err := s.useTriggerLocked(r.get("trigger_id"))
-	s.mu.Unlock()
+	t, v, err := s.triggeredModal(r)
 	if err != nil {
 		return nil, err
 	}
-	v, err := s.viewParam(r, "modal")
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	t, err := s.useTriggerLocked(r.get("trigger_id"))
-	if err != nil {
-		return nil, err
-	}
 	rec, err := s.pushLocked(t.userID, v)
 	if err != nil {
 		return nil, err
