@@ -182,7 +182,7 @@ type checkinTarget struct {
 
 // dueKPIs returns a person's active KPIs in a team (0: every team), those
 // due at now at a weekly check-in, and the latest reading of each.
-func (b *Bot) dueKPIs(ctx context.Context, userID string, teamID int64) (checkinKPIs, map[int64]okr.KPI, error) {
+func (b *Bot) dueKPIs(ctx context.Context, userID string, teamID int64, loc *time.Location) (checkinKPIs, map[int64]okr.KPI, error) {
 	mine, err := b.store.KPIsOwnedBy(ctx, userID)
 	if err != nil {
 		return checkinKPIs{}, nil, err
@@ -202,7 +202,7 @@ func (b *Bot) dueKPIs(ctx context.Context, userID string, teamID int64) (checkin
 	if err != nil {
 		return checkinKPIs{}, nil, err
 	}
-	now := b.cfg.Now().In(b.location(ctx, userID))
+	now := b.cfg.Now().In(loc)
 	out := checkinKPIs{latest: latest}
 	for _, k := range mine {
 		if _, ok := owned[k.ID]; !ok {
@@ -251,7 +251,7 @@ func (b *Bot) loadCheckin(ctx context.Context, userID string, checkinID int64, f
 	if err != nil {
 		return t, err
 	}
-	if t.kpis, t.owned, err = b.dueKPIs(ctx, userID, teamID); err != nil {
+	if t.kpis, t.owned, err = b.dueKPIs(ctx, userID, teamID, b.location(ctx, userID)); err != nil {
 		return t, err
 	}
 	if len(krs) == 0 && len(t.kpis.due) == 0 {

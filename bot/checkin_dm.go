@@ -119,7 +119,7 @@ func (b *Bot) SendCheckin(ctx context.Context, c okr.Checkin) (string, string, e
 	if err != nil {
 		return "", "", err
 	}
-	kpis, _, err := b.dueKPIs(ctx, c.UserID, c.TeamID)
+	kpis, _, err := b.dueKPIs(ctx, c.UserID, c.TeamID, loc)
 	if err != nil {
 		return "", "", err
 	}
