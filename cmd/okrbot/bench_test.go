@@ -187,11 +187,7 @@ func (h *harness) prepareRound(tb testing.TB, ctx context.Context, users []strin
 			in.values["period"] = next
 		default:
 			in.kind = submitInvalid
-			in.values = goodObjective()
-			in.values["owner"] = slackemu.UserSelect(u)
-			for k, x := range invalid[i%len(invalid)] {
-				in.values[k] = x
-			}
+			in.values = goodObjective().with(values{"owner": slackemu.UserSelect(u)}).with(invalid[i%len(invalid)])
 		}
 		rd[i] = in
 	}

@@ -143,15 +143,7 @@ func TestKPINew(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := goodKPI()
-			for k, x := range tt.change {
-				v[k] = x
-			}
-			errs := h.submitErrors(t, bob, view, v)
-			if errs == nil {
-				t.Fatal("the form was accepted")
-			}
-			mustContain(t, errs[tt.field], tt.want)
+			h.mustRefuse(t, bob, view, goodKPI().with(tt.change), tt.field, tt.want)
 		})
 	}
 	if n := h.count(t, `SELECT count(*) FROM kpis`); n != 0 {

@@ -21,6 +21,29 @@ func (v values) form() map[string]map[string]any {
 	return out
 }
 
+// with returns a copy of v with change applied.
+func (v values) with(change values) values {
+	out := values{}
+	for k, x := range v {
+		out[k] = x
+	}
+	for k, x := range change {
+		out[k] = x
+	}
+	return out
+}
+
+// mustRefuse submits a modal and fails unless it is refused with an inline
+// error on field that says want.
+func (h *harness) mustRefuse(t *testing.T, user string, view slackemu.View, v values, field, want string) {
+	t.Helper()
+	errs := h.submitErrors(t, user, view, v)
+	if errs == nil {
+		t.Fatal("the form was accepted")
+	}
+	mustContain(t, errs[field], want)
+}
+
 // openModal runs a command that opens a modal and returns it.
 func (h *harness) openModal(tb testing.TB, user, text string) slackemu.View {
 	tb.Helper()
@@ -99,15 +122,7 @@ func TestNewObjectiveValidation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := goodObjective()
-			for k, x := range tt.change {
-				v[k] = x
-			}
-			errs := h.submitErrors(t, alice, view, v)
-			if errs == nil {
-				t.Fatal("the form was accepted")
-			}
-			mustContain(t, errs[tt.field], tt.want)
+			h.mustRefuse(t, alice, view, goodObjective().with(tt.change), tt.field, tt.want)
 		})
 	}
 	// Nothing was stored by any refused submission.
@@ -186,15 +201,8 @@ func TestAddKeyResult(t *testing.T) {
 	})
 	t.Run("owner outside the team", func(t *testing.T) {
 		v := h.openModal(t, alice, "kr add")
-		bad := values{}
-		for k, x := range kr {
-			bad[k] = x
-		}
-		bad["owner"] = slackemu.UserSelect(dana)
-		mustContain(t, h.submitErrors(t, alice, v, bad)["owner"], "<@U0DANA> isn't in Platform")
-		bad["owner"] = slackemu.UserSelect(chen)
-		bad["target"] = "1.2.3"
-		mustContain(t, h.submitErrors(t, alice, v, bad)["target"], `"1.2.3" is not a number`)
+		h.mustRefuse(t, alice, v, kr.with(values{"owner": slackemu.UserSelect(dana)}), "owner", "<@U0DANA> isn't in Platform")
+		h.mustRefuse(t, alice, v, kr.with(values{"owner": slackemu.UserSelect(chen), "target": "1.2.3"}), "target", `"1.2.3" is not a number`)
 		before := h.p.seen(alice, demoChannel)
 		if errs := h.submitErrors(t, alice, v, values{"objective": kr["objective"], "title": "Publish the runbook", "owner": slackemu.UserSelect(chen)}); errs != nil {
 			t.Fatal(errs)
