@@ -152,7 +152,7 @@ func (h *harness) withBenchTeam(tb testing.TB, n int) []string {
 		if errs := h.submitErrors(tb, alice, view, v); errs != nil {
 			tb.Fatalf("seed objective refused: %v", errs)
 		}
-		if _, err := h.p.confirmation(context.Background(), alice, demoChannel, before); err != nil {
+		if _, err := h.p.nextMessage(context.Background(), alice, demoChannel, before); err != nil {
 			tb.Fatal(err)
 		}
 	}

@@ -173,7 +173,7 @@ func (h *clockHarness) withOKRs(tb testing.TB) okrs {
 	if errs := h.submitErrors(tb, alice, view, goodObjective()); errs != nil {
 		tb.Fatalf("objective refused: %v", errs)
 	}
-	if _, err := h.p.confirmation(ctx, alice, demoChannel, before); err != nil {
+	if _, err := h.p.nextMessage(ctx, alice, demoChannel, before); err != nil {
 		tb.Fatal(err)
 	}
 	q := okr.QuarterOf(h.clock.Now(), 1).Label()
@@ -201,7 +201,7 @@ func (h *clockHarness) addKR(tb testing.TB, objective int64, v values) int64 {
 	if errs := h.submitErrors(tb, alice, view, v); errs != nil {
 		tb.Fatalf("key result refused: %v", errs)
 	}
-	if _, err := h.p.confirmation(ctx, alice, demoChannel, before); err != nil {
+	if _, err := h.p.nextMessage(ctx, alice, demoChannel, before); err != nil {
 		tb.Fatal(err)
 	}
 	o, err := h.main.Store.Objective(ctx, objective)
@@ -1176,7 +1176,7 @@ func TestCheckinSchedule(t *testing.T) {
 		if ack.ResponseAction != "clear" {
 			t.Fatalf("got %q (errors %v), want clear", ack.ResponseAction, ack.Errors)
 		}
-		m, err := h.p.confirmation(ctx, alice, demoChannel, before)
+		m, err := h.p.nextMessage(ctx, alice, demoChannel, before)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -169,7 +169,7 @@ func newObjectiveStory(ctx context.Context, p *player) error {
 		"kr1_target": {"kr1_target": "12"}, // equal to the start: refused
 		"kr1_unit":   {"kr1_unit": "h"},
 	}
-	ack, err := p.submit(ctx, alice, demoChannel, view, values)
+	ack, err := p.emu.SubmitView(ctx, alice, view.ID, values)
 	if err != nil {
 		return err
 	}
@@ -183,10 +183,10 @@ func newObjectiveStory(ctx context.Context, p *player) error {
 	values["kr2_target"] = map[string]any{"kr2_target": "90%"}
 	values["kr3_title"] = map[string]any{"kr3_title": "Launch the help center"}
 	before := p.seen(alice, demoChannel)
-	if _, err := p.submit(ctx, alice, demoChannel, view, values); err != nil {
+	if _, err := p.emu.SubmitView(ctx, alice, view.ID, values); err != nil {
 		return err
 	}
-	_, err = p.confirmation(ctx, alice, demoChannel, before)
+	_, err = p.nextMessage(ctx, alice, demoChannel, before)
 	return err
 }
 
@@ -206,7 +206,7 @@ func addKeyResultStory(ctx context.Context, p *player) error {
 		"target":    {"target": "100"},
 		"unit":      {"unit": "tickets"},
 	}
-	ack, err := p.submit(ctx, chen, demoChannel, view, values) // refused: chen neither owns it nor leads
+	ack, err := p.emu.SubmitView(ctx, chen, view.ID, values) // refused: chen neither owns it nor leads
 	if err != nil {
 		return err
 	}
@@ -222,10 +222,10 @@ func addKeyResultStory(ctx context.Context, p *player) error {
 	}
 	values["owner"] = map[string]any{"owner": slackemu.UserSelect(chen)}
 	before := p.seen(alice, demoChannel)
-	if _, err := p.submit(ctx, alice, demoChannel, view, values); err != nil {
+	if _, err := p.emu.SubmitView(ctx, alice, view.ID, values); err != nil {
 		return err
 	}
-	_, err = p.confirmation(ctx, alice, demoChannel, before)
+	_, err = p.nextMessage(ctx, alice, demoChannel, before)
 	return err
 }
 
@@ -338,10 +338,10 @@ func moreOwnersStory(ctx context.Context, p *player) error {
 		}
 		kr["objective"] = map[string]any{"objective": slackemu.Option{Value: objective}}
 		before := p.seen(alice, demoChannel)
-		if _, err := p.submit(ctx, alice, demoChannel, view, kr); err != nil {
+		if _, err := p.emu.SubmitView(ctx, alice, view.ID, kr); err != nil {
 			return err
 		}
-		if _, err := p.confirmation(ctx, alice, demoChannel, before); err != nil {
+		if _, err := p.nextMessage(ctx, alice, demoChannel, before); err != nil {
 			return err
 		}
 	}
@@ -392,14 +392,14 @@ func checkinWeekStory(ctx context.Context, p *player) error {
 	}
 	first := firstValueInput(view.JSON)
 	bad[first] = map[string]any{first: "about ten"}
-	ack, err := p.submit(ctx, alice, demoChannel, view, bad)
+	ack, err := p.emu.SubmitView(ctx, alice, view.ID, bad)
 	if err != nil {
 		return err
 	}
 	if !strings.Contains(string(ack.Payload), `"errors"`) {
 		return fmt.Errorf("the check-in took %q as a number", "about ten")
 	}
-	if _, err := p.submit(ctx, alice, demoChannel, view, answers); err != nil {
+	if _, err := p.emu.SubmitView(ctx, alice, view.ID, answers); err != nil {
 		return err
 	}
 	if err := p.waitDMText(ctx, alice, "Thanks!"); err != nil {
@@ -511,7 +511,7 @@ func kpiStory(ctx context.Context, p *player) error {
 		"cadence":     {"cadence": slackemu.Option{Value: "weekly"}},
 		"data_source": {"data_source": "Shipping dashboard, weekly on-time rate"},
 	}
-	ack, err := p.submit(ctx, bob, demoChannel, view, values)
+	ack, err := p.emu.SubmitView(ctx, bob, view.ID, values)
 	if err != nil {
 		return err
 	}
@@ -521,10 +521,10 @@ func kpiStory(ctx context.Context, p *player) error {
 	values["warning"] = map[string]any{"warning": "95%"}
 	values["critical"] = map[string]any{"critical": "90%"}
 	before := p.seen(bob, demoChannel)
-	if _, err := p.submit(ctx, bob, demoChannel, view, values); err != nil {
+	if _, err := p.emu.SubmitView(ctx, bob, view.ID, values); err != nil {
 		return err
 	}
-	if _, err := p.confirmation(ctx, bob, demoChannel, before); err != nil {
+	if _, err := p.nextMessage(ctx, bob, demoChannel, before); err != nil {
 		return err
 	}
 	for _, r := range []struct{ value, alert string }{

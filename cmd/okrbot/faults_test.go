@@ -628,7 +628,7 @@ func TestDatabaseUnavailable(t *testing.T) {
 	if errs := h.submitErrors(t, alice, view, goodObjective()); errs != nil {
 		t.Fatalf("the retry was refused: %v", errs)
 	}
-	if _, err := h.p.confirmation(ctx, alice, demoChannel, before); err != nil {
+	if _, err := h.p.nextMessage(ctx, alice, demoChannel, before); err != nil {
 		t.Fatal(err)
 	}
 	var krs int

@@ -32,7 +32,7 @@ func (h *harness) newKPI(tb testing.TB, user string, v values) {
 	if errs := h.submitErrors(tb, user, view, v); errs != nil {
 		tb.Fatalf("KPI refused: %v", errs)
 	}
-	m, err := h.p.confirmation(context.Background(), user, demoChannel, before)
+	m, err := h.p.nextMessage(context.Background(), user, demoChannel, before)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -155,7 +155,7 @@ func TestKPINew(t *testing.T) {
 		if errs := h.submitErrors(t, bob, view, goodKPI()); errs != nil {
 			t.Fatalf("valid form refused: %v", errs)
 		}
-		m, err := h.p.confirmation(context.Background(), bob, demoChannel, before)
+		m, err := h.p.nextMessage(context.Background(), bob, demoChannel, before)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -278,7 +278,7 @@ func TestKPIRecordInput(t *testing.T) {
 		if errs := h.submitErrors(t, bob, view, v); errs != nil {
 			t.Fatalf("edit refused: %v", errs)
 		}
-		if _, err := h.p.confirmation(ctx, bob, demoChannel, before); err != nil {
+		if _, err := h.p.nextMessage(ctx, bob, demoChannel, before); err != nil {
 			t.Fatal(err)
 		}
 		k, err := h.main.Store.KPI(ctx, id)

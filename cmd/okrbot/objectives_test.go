@@ -139,7 +139,7 @@ func TestNewObjectiveValidation(t *testing.T) {
 		if errs := h.submitErrors(t, alice, view, goodObjective()); errs != nil {
 			t.Fatalf("valid form refused: %v", errs)
 		}
-		m, err := h.p.confirmation(context.Background(), alice, demoChannel, before)
+		m, err := h.p.nextMessage(context.Background(), alice, demoChannel, before)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -207,7 +207,7 @@ func TestAddKeyResult(t *testing.T) {
 		if errs := h.submitErrors(t, alice, v, values{"objective": kr["objective"], "title": "Publish the runbook", "owner": slackemu.UserSelect(chen)}); errs != nil {
 			t.Fatal(errs)
 		}
-		m, err := h.p.confirmation(context.Background(), alice, demoChannel, before)
+		m, err := h.p.nextMessage(context.Background(), alice, demoChannel, before)
 		if err != nil {
 			t.Fatal(err)
 		}

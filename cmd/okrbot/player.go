@@ -101,17 +101,6 @@ func (p *player) slashModal(ctx context.Context, user, channel, text string) (sl
 	return view, nil
 }
 
-// submit submits a modal and returns the ack, waiting for the confirmation
-// that follows a successful submission when confirm is true.
-func (p *player) submit(ctx context.Context, user, channel string, view slackemu.View, values map[string]map[string]any) (slackemu.Ack, error) {
-	return p.emu.SubmitView(ctx, user, view.ID, values)
-}
-
-// confirmation waits for the next ephemeral the person sees.
-func (p *player) confirmation(ctx context.Context, user, channel string, before seen) (slackemu.Message, error) {
-	return p.nextMessage(ctx, user, channel, before)
-}
-
 // schedulerTimers is how many timers okrbot's scheduler waits on between
 // runs: one per job (prune-events, sync-users, checkins, pace).
 const schedulerTimers = 4
