@@ -57,11 +57,10 @@ func (b *Bot) cmdList(ctx context.Context, in commandInput) (*reply, error) {
 		}
 		return b.listTeams(ctx, me, []okr.Team{*team}, q)
 	}
+	// This channel's team when the reader may see it, else their own teams.
 	if team, err := b.store.TeamByChannel(ctx, in.Slash.ChannelID); err == nil {
-		if ok, err := b.canRead(ctx, team, me); err != nil {
-			return nil, err
-		} else if ok {
-			return b.listTeams(ctx, me, []okr.Team{*team}, q)
+		if r, err := b.listTeams(ctx, me, []okr.Team{*team}, q); okr.ErrorCode(err) != okr.EFORBIDDEN {
+			return r, err
 		}
 	} else if okr.ErrorCode(err) != okr.ENOTFOUND {
 		return nil, err

@@ -247,6 +247,9 @@ func TestListAndGlance(t *testing.T) {
 
 	// dana is not in Platform: she may not read it.
 	mustContain(t, h.slash(t, dana, "list <#C0PLATFORM|platform>"), "You're not in *Platform*", "Ask <@U0ALICE>")
+	// Without a target, in a channel whose team she is not in, she gets her
+	// own teams (none), not a refusal.
+	mustContain(t, h.slash(t, dana, "list"), "You're not in a team yet")
 	h.emu.AddUser(slackemu.User{ID: "U0OWNER", Name: "owner", IsOwner: true})
 	mustContain(t, h.slash(t, "U0OWNER", "list <#C0PLATFORM|platform>"), "Make support fast")
 }
