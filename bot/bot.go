@@ -340,7 +340,7 @@ func (b *Bot) dispatch(ctx context.Context, c *conn, evt socketmode.Event, arriv
 		}
 		if !b.firstTime(ctx, key, log) {
 			log.Info("redelivered event ignored", slog.Int("retry_attempt", req.RetryAttempt))
-			b.cfg.Observer.Envelope(req.Type, "redelivered", 0)
+			b.cfg.Observer.Redelivered(req.Type)
 			return
 		}
 		b.onEventsAPI(ctx, log, data)

@@ -279,6 +279,15 @@ func TestRedeliveredEventChangesNothing(t *testing.T) {
 	if err := h.logs.waitFor(wctx, "redelivered event ignored"); err != nil {
 		t.Fatal("the redelivery was not recognised as one")
 	}
+	resp, err := http.Get("http://" + h.main.HTTPAddr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := `okrbot_envelopes_redelivered_total{type="events_api"} 1`; !strings.Contains(string(body), want) {
+		t.Errorf("/metrics has no %s", want)
+	}
 	// A later, distinct event is handled as usual.
 	if _, err := h.emu.OpenHome(ctx, alice); err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 type metrics struct {
 	registry    *prometheus.Registry
 	envelopes   *prometheus.CounterVec
+	redelivered *prometheus.CounterVec
 	ackLatency  *prometheus.HistogramVec
 	slackCalls  *prometheus.CounterVec
 	slackTime   *prometheus.HistogramVec
@@ -30,6 +31,9 @@ func newMetrics() *metrics {
 		envelopes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "okrbot_envelopes_total", Help: "Socket Mode envelopes by type and outcome.",
 		}, []string{"type", "outcome"}),
+		redelivered: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "okrbot_envelopes_redelivered_total", Help: "Envelopes whose work was done already (Slack's retries): acked, nothing more.",
+		}, []string{"type"}),
 		ackLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "okrbot_ack_latency_seconds", Help: "Time from an envelope reaching the bot to its ack.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
@@ -55,7 +59,7 @@ func newMetrics() *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.01, 4, 10),
 		}, []string{"job"}),
 	}
-	m.registry.MustRegister(m.envelopes, m.ackLatency, m.slackCalls, m.slackTime, m.checkins, m.alerts, m.jobRuns, m.jobDuration,
+	m.registry.MustRegister(m.envelopes, m.redelivered, m.ackLatency, m.slackCalls, m.slackTime, m.checkins, m.alerts, m.jobRuns, m.jobDuration,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -74,6 +78,9 @@ func (m *metrics) Envelope(kind, outcome string, ack time.Duration) {
 	m.envelopes.WithLabelValues(kind, outcome).Inc()
 	m.ackLatency.WithLabelValues(kind).Observe(ack.Seconds())
 }
+
+// Redelivered implements bot.Observer.
+func (m *metrics) Redelivered(kind string) { m.redelivered.WithLabelValues(kind).Inc() }
 
 // SlackCall implements bot.Observer.
 func (m *metrics) SlackCall(method, status string, took time.Duration) {
