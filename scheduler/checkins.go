@@ -40,7 +40,7 @@ type CheckinStore interface {
 	// SetReminderTS records the reminder's message.
 	SetReminderTS(ctx context.Context, id int64, ts string) error
 	// CloseCheckins ends every check-in whose cycle closed at now: missed,
-	// or away for someone away then. It returns those that had a DM.
+	// or away for someone away then. It returns them all.
 	CloseCheckins(ctx context.Context, now time.Time) ([]okr.Checkin, error)
 	// AwayUntil returns the last day a person is away, nil when not away.
 	AwayUntil(ctx context.Context, userID string) (*time.Time, error)
@@ -331,6 +331,9 @@ func (s *Scheduler) CloseCheckins(ctx context.Context) error {
 	var errs []error
 	for _, c := range closed {
 		s.obs.Checkin(string(c.State))
+		if c.DMTS == "" {
+			continue // never DMed: no message to update
+		}
 		if err := s.messenger.CloseCheckinDM(ctx, c); err != nil {
 			errs = append(errs, err)
 		}

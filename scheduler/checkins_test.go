@@ -722,7 +722,8 @@ func TestSendReminders(t *testing.T) {
 func TestCloseCheckins(t *testing.T) {
 	ctx := context.Background()
 	w := plannedWorld(t, "USENT", "UNEVER", "UAWAY")
-	s := w.scheduler(t, "a")
+	obs := &countingObserver{}
+	s := w.schedulerWith(t, scheduler.Config{InstanceID: "a", Observer: obs})
 	w.msg.setFail("UNEVER", errors.New("slack: service unavailable"))
 	mustRun(t, "send", s.SendCheckins)
 	// UAWAY got the DM and is away for the cycle's last day, 03-28.
@@ -765,6 +766,10 @@ func TestCloseCheckins(t *testing.T) {
 		case ok && got != tt.state:
 			t.Errorf("%s: DM closed as %q, want %q", tt.c.UserID, got, tt.state)
 		}
+	}
+	// Every closed check-in counts, DM or not.
+	if missed, away := obs.count(string(okr.Missed)), obs.count(string(okr.Away)); missed != 2 || away != 1 {
+		t.Errorf("counted missed %d and away %d, want 2 and 1", missed, away)
 	}
 }
 

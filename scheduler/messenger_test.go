@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"sync"
+	"time"
 
 	"github.com/okrbot/okrbot/okr"
 )
@@ -142,4 +143,27 @@ func (m *fakeMessenger) did() activity {
 		sent: maps.Clone(m.sent), reminded: maps.Clone(m.reminded), closed: maps.Clone(m.closed),
 		attempts: m.attempts, lookups: m.lookups,
 	}
+}
+
+// countingObserver counts the check-in states the scheduler reports.
+type countingObserver struct {
+	mu     sync.Mutex
+	states map[string]int
+}
+
+func (o *countingObserver) JobRun(string, bool, time.Duration) {}
+func (o *countingObserver) AlertPosted(string)                 {}
+func (o *countingObserver) Checkin(state string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.states == nil {
+		o.states = map[string]int{}
+	}
+	o.states[state]++
+}
+
+func (o *countingObserver) count(state string) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.states[state]
 }

@@ -296,8 +296,8 @@ func (s *Store) SetReminderTS(ctx context.Context, id int64, ts string) error {
 // cycle closed at now (due_at + okr.CycleLength <= now), stamping closed_at
 // with now. It becomes away when the person is away on the last day of the
 // cycle (absences.until >= cycle_start + 6, the local date before the one it
-// closes on), and missed otherwise. It returns the closed check-ins that had
-// a DM, whose message should say so.
+// closes on), and missed otherwise. It returns every check-in it closed;
+// those with a DM (DMTS set) have a message to update.
 func (s *Store) CloseCheckins(ctx context.Context, now time.Time) ([]okr.Checkin, error) {
 	cs := []okr.Checkin{}
 	err := s.db.SelectContext(ctx, &cs, `
@@ -314,7 +314,6 @@ func (s *Store) CloseCheckins(ctx context.Context, now time.Time) ([]okr.Checkin
 		)
 		SELECT `+checkinColumns+`
 		FROM closed c
-		WHERE c.dm_ts <> ''
 		ORDER BY c.due_at, c.id`,
 		now.Add(-okr.CycleLength), now)
 	if err != nil {
