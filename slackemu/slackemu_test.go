@@ -315,6 +315,29 @@ func TestUploadFile(t *testing.T) {
 	}
 }
 
+func TestImageBlockNeedsAnUploadedFile(t *testing.T) {
+	env := mustStart(t, slackemu.Options{}, nil)
+	addPeople(env.emu)
+	ctx := testCtx(t)
+	image := func(id string) slack.MsgOption {
+		return slack.MsgOptionBlocks(slack.NewImageBlockSlackFile(&slack.SlackFileObject{ID: id}, "a chart", "", nil))
+	}
+	if _, _, err := env.api.PostMessageContext(ctx, "CGENERAL", image("FNOPE")); slackErr(err) != "invalid_blocks" {
+		t.Fatalf("image of no file: got %v, want invalid_blocks", err)
+	}
+	png := "\x89PNG fake"
+	sum, err := env.api.UploadFileContext(ctx, slack.UploadFileParameters{Filename: "chart.png", FileSize: len(png), Reader: strings.NewReader(png)})
+	if err != nil {
+		t.Fatalf("private upload: %v", err)
+	}
+	if f := env.emu.Files(); len(f) != 1 || f[0].Channel != "" {
+		t.Fatalf("a file uploaded without a channel is shared: %+v", f)
+	}
+	if _, _, err := env.api.PostMessageContext(ctx, "CGENERAL", image(sum.ID)); err != nil {
+		t.Fatalf("image of an uploaded file: %v", err)
+	}
+}
+
 func TestRateLimit(t *testing.T) {
 	env := mustStart(t, slackemu.Options{RateLimits: true}, nil)
 	addPeople(env.emu)

@@ -323,11 +323,39 @@ func (s *Server) messageContent(r *apiRequest) (text string, blocks json.RawMess
 		if isEmptyArray(blocks) {
 			blocks = nil
 		}
+		if err := s.checkSlackFiles(blocks); err != nil {
+			return "", nil, false, err
+		}
 	}
 	if len([]rune(text)) > maxMessageText {
 		text = string([]rune(text)[:maxMessageText])
 	}
 	return text, blocks, hasBlocks, nil
+}
+
+// checkSlackFiles refuses image blocks whose slack_file names no file
+// uploaded to this workspace, as Slack does.
+func (s *Server) checkSlackFiles(blocks json.RawMessage) error {
+	var list []map[string]any
+	if len(blocks) == 0 || json.Unmarshal(blocks, &list) != nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []string
+	for i, b := range list {
+		sf := objAt(b, "slack_file")
+		if str(b, "type") != "image" || sf == nil {
+			continue
+		}
+		if f, ok := s.files[str(sf, "id")]; !ok || !f.Completed {
+			errs = append(errs, fmt.Sprintf("invalid slack_file: no uploaded file %q [json-pointer:/blocks/%d/slack_file]", str(sf, "id"), i))
+		}
+	}
+	if len(errs) > 0 {
+		return &apiError{code: "invalid_blocks", errors: errs}
+	}
+	return nil
 }
 
 func isEmptyArray(raw json.RawMessage) bool {
