@@ -40,6 +40,9 @@ func TestParseCommand(t *testing.T) {
 		{text: "team lead <@U3>", path: "team lead", rest: "<@U3>", users: []string{"U3"}},
 		{text: "kpi record on-time 95%", path: "kpi record", rest: "on-time 95%"},
 		{text: "summary 2027-Q1", path: "summary", rest: "2027-Q1"},
+		{text: "export", path: "export"},
+		{text: "Export 2027-q1", path: "export", rest: "2027-q1"},
+		{text: "export help", path: "export", help: true, rest: "help"},
 		{text: "away until 2027-01-05", path: "away", rest: "until 2027-01-05"},
 	}
 	for _, tt := range tests {
@@ -81,6 +84,7 @@ func TestParseCommandErrors(t *testing.T) {
 		{text: "help me", problem: "takes nothing after it", usage: "/okr help"},
 		{text: "kpi record uptime", problem: "Give the KPI's name and a value", usage: "/okr kpi record"},
 		{text: "summary 2027-Q1 2027-Q2", problem: "at most one period", usage: "/okr summary"},
+		{text: "export 2027-Q1 2027-Q2", problem: "at most one period", usage: "/okr export [2027-Q1]"},
 		{text: "away 2027-01-05", problem: "Say until when", usage: "/okr away until"},
 		{text: "checkin send now", problem: "`/okr checkin send` takes nothing after it", usage: "/okr checkin send"},
 	}

@@ -32,6 +32,7 @@ func (b *Bot) commandHandlers() map[string]commandHandler {
 		"checkin":      b.cmdCheckin,
 		"checkin send": b.cmdCheckinSend,
 		"schedule":     b.cmdSchedule,
+		"export":       b.cmdExport,
 		"away":         b.cmdAway,
 		"back":         b.cmdBack,
 	}
