@@ -51,4 +51,5 @@ type Store interface {
 
 	CheckinStore
 	KPIStore
+	HistoryStore
 }
