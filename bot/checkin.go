@@ -482,7 +482,9 @@ func (b *Bot) submitCheckin(ctx context.Context, log *slog.Logger, cb slack.Inte
 		if b.cfg.AlertsNow != nil {
 			b.cfg.AlertsNow() // readings and confidences may have raised alerts
 		}
-		defer b.refreshHome(ctx, log, me, meta.Home)
+		// Before the DM's update, which is what people (and the demo) wait
+		// for: the App Home is fresh by the time they see it.
+		b.refreshHome(ctx, log, me, meta.Home)
 		text := "✅ Thanks! " + thanksWords(len(answers), len(readings)) + "."
 		if t.checkin == nil {
 			b.dm(ctx, log, me, text)
