@@ -3,6 +3,7 @@ package bot
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -85,6 +86,22 @@ func objectiveText(o *okr.Objective) string {
 	return b.String()
 }
 
+// objectiveSection shows an objective and its key results, with a History
+// menu to open the history of any of them.
+func objectiveSection(o *okr.Objective) *slack.SectionBlock {
+	sec := section(objectiveText(o))
+	if len(o.KeyResults) == 0 {
+		return sec
+	}
+	var opts []*slack.OptionBlockObject
+	for i := range o.KeyResults[:min(len(o.KeyResults), maxOptions)] {
+		kr := &o.KeyResults[i]
+		opts = append(opts, option(strconv.FormatInt(kr.ID, 10), kr.Title))
+	}
+	sec.Accessory = slack.NewAccessory(slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain("History…"), actionKRHistory, opts...))
+	return sec
+}
+
 // teamObjectives is one team's objectives in a period.
 type teamObjectives struct {
 	Team       okr.Team
@@ -121,7 +138,7 @@ func listBlocksWith(title string, groups []teamObjectives, more []slack.Block) [
 			if budget < 1 {
 				break
 			}
-			blocks = append(blocks, section(objectiveText(&g.Objectives[i])))
+			blocks = append(blocks, objectiveSection(&g.Objectives[i]))
 			budget--
 			left--
 		}

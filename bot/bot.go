@@ -22,6 +22,7 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
+	"golang.org/x/time/rate"
 
 	"github.com/okrbot/okrbot/okr"
 )
@@ -99,6 +100,10 @@ type Bot struct {
 	work sync.WaitGroup
 	// teams caches teams for DMs and alerts (teamOf).
 	teams sync.Map
+	// homes holds when each person's App Home was last published, and
+	// homeRefreshes bounds how often one is refreshed after a change.
+	homes         sync.Map
+	homeRefreshes *rate.Limiter
 }
 
 // New returns a bot that talks to Slack through cfg.APIURL and keeps its
@@ -142,6 +147,10 @@ func New(cfg Config, store Store) *Bot {
 		b.conns = append(b.conns, &conn{sm: socketmode.New(api)})
 	}
 	b.people = newPeople(api, cfg.Now)
+	// A refresh a second at most, with bursts of ten: well within the 100
+	// views.publish a minute Slack allows, leaving room for people who
+	// open their App Home.
+	b.homeRefreshes = rate.NewLimiter(rate.Every(time.Second), 10)
 	procs := runtime.GOMAXPROCS(0)
 	b.followUps = make(chan struct{}, max(1, procs/2))
 	b.submissions = make(chan struct{}, 4*procs)

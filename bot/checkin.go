@@ -34,6 +34,8 @@ type checkinMeta struct {
 	// The DM whose button opened the modal, to update after submitting.
 	DMChannel string `json:"dc,omitempty"`
 	DMTS      string `json:"dt,omitempty"`
+	// Home is set when the App Home's button opened the modal.
+	Home bool `json:"h,omitempty"`
 }
 
 // krAnswer is one key result's answer, as kept between pages.
@@ -101,33 +103,7 @@ func checkinModal(meta checkinMeta, page []okr.OwnedKeyResult, kpis checkinKPIs,
 			lastObjective = kr.ObjectiveID
 			blocks = append(blocks, contextBlock(fmt.Sprintf("*%s* · %s", escape(kr.ObjectiveTitle), escape(kr.TeamName))))
 		}
-		label := kr.Title
-		if kr.Unit != "" {
-			label += " (" + kr.Unit + ")"
-		}
-		if kr.Kind == okr.Milestone {
-			done := []*slack.OptionBlockObject{option("1", "Done"), option("0", "Not done yet")}
-			initial := "0"
-			if kr.Current >= 1 {
-				initial = "1"
-			}
-			blocks = append(blocks, selectInput(krInput(kr.ID, "value"), label, "Done?", done, initial, false))
-		} else {
-			in := textInput(krInput(kr.ID, "value"), label, "", okr.FormatNumber(kr.Current), 30, false, false)
-			blocks = append(blocks, withHint(in, fmt.Sprintf("Target %s, from %s.", okr.FormatValue(kr.Target, kr.Unit), okr.FormatValue(kr.Start, kr.Unit))))
-		}
-		var conf []*slack.OptionBlockObject
-		for c := 10; c >= 1; c-- {
-			conf = append(conf, option(strconv.Itoa(c), fmt.Sprintf("%d · %s", c, okr.ConfidenceStatus(c).Label())))
-		}
-		initial := ""
-		if kr.Confidence > 0 {
-			initial = strconv.Itoa(kr.Confidence)
-		}
-		blocks = append(blocks,
-			selectInput(krInput(kr.ID, "conf"), "Confidence", "How sure are you of reaching it?", conf, initial, false),
-			textInput(krInput(kr.ID, "comment"), "Comment", "What moved, what didn't", "", maxCommentLen, true, true),
-		)
+		blocks = append(blocks, krAnswerBlocks(&kr.KeyResult, kr.Current, kr.Confidence, "")...)
 	}
 	submit := "Submit"
 	if meta.Page+1 < meta.Pages {
@@ -143,6 +119,39 @@ func checkinModal(meta checkinMeta, page []okr.OwnedKeyResult, kpis checkinKPIs,
 }
 
 const fieldBlockers = "blockers"
+
+// krAnswerBlocks asks for one key result's value, confidence and comment,
+// prefilled (a confidence of 0 leaves it to pick): the inputs readAnswer reads.
+func krAnswerBlocks(kr *okr.KeyResult, value float64, confidence int, comment string) []slack.Block {
+	label := kr.Title
+	if kr.Unit != "" {
+		label += " (" + kr.Unit + ")"
+	}
+	var blocks []slack.Block
+	if kr.Kind == okr.Milestone {
+		done := []*slack.OptionBlockObject{option("1", "Done"), option("0", "Not done yet")}
+		initial := "0"
+		if value >= 1 {
+			initial = "1"
+		}
+		blocks = append(blocks, selectInput(krInput(kr.ID, "value"), label, "Done?", done, initial, false))
+	} else {
+		in := textInput(krInput(kr.ID, "value"), label, "", okr.FormatNumber(value), 30, false, false)
+		blocks = append(blocks, withHint(in, fmt.Sprintf("Target %s, from %s.", okr.FormatValue(kr.Target, kr.Unit), okr.FormatValue(kr.Start, kr.Unit))))
+	}
+	var conf []*slack.OptionBlockObject
+	for c := 10; c >= 1; c-- {
+		conf = append(conf, option(strconv.Itoa(c), fmt.Sprintf("%d · %s", c, okr.ConfidenceStatus(c).Label())))
+	}
+	initial := ""
+	if confidence > 0 {
+		initial = strconv.Itoa(confidence)
+	}
+	return append(blocks,
+		selectInput(krInput(kr.ID, "conf"), "Confidence", "How sure are you of reaching it?", conf, initial, false),
+		textInput(krInput(kr.ID, "comment"), "Comment", "What moved, what didn't", comment, maxCommentLen, true, true),
+	)
+}
 
 // kpiInputs asks for one value per due KPI, with its band and last value.
 func kpiInputs(kpis checkinKPIs) []slack.Block {
@@ -279,14 +288,14 @@ func checkinStateWords(s okr.CheckinState) string {
 }
 
 // openCheckinModal opens the first page of a check-in; dm is the DM whose
-// button opened it, if any.
-func (b *Bot) openCheckinModal(ctx context.Context, triggerID, userID string, checkinID int64, dm slack.Container) error {
+// button opened it, if any, and fromHome says the App Home's did.
+func (b *Bot) openCheckinModal(ctx context.Context, triggerID, userID string, checkinID int64, dm slack.Container, fromHome bool) error {
 	t, err := b.loadCheckin(ctx, userID, checkinID, true)
 	if err != nil {
 		return err
 	}
 	pages := checkinPages(len(t.krs), len(t.kpis.due))
-	meta := checkinMeta{Pages: len(pages)}
+	meta := checkinMeta{Pages: len(pages), Home: fromHome}
 	if dm.ChannelID != "" && dm.MessageTs != "" && strings.HasPrefix(dm.ChannelID, "D") {
 		meta.DMChannel, meta.DMTS = dm.ChannelID, dm.MessageTs
 	}
@@ -306,7 +315,7 @@ func (b *Bot) openCheckinModal(ctx context.Context, triggerID, userID string, ch
 // cmdCheckin answers /okr checkin: the modal for my open check-in, or an
 // off-cycle update of all my key results.
 func (b *Bot) cmdCheckin(ctx context.Context, in commandInput) (*reply, error) {
-	return nil, b.openCheckinModal(ctx, in.Slash.TriggerID, in.Slash.UserID, 0, slack.Container{})
+	return nil, b.openCheckinModal(ctx, in.Slash.TriggerID, in.Slash.UserID, 0, slack.Container{}, false)
 }
 
 // actCheckinOpen opens the check-in modal from a DM button.
@@ -315,7 +324,13 @@ func (b *Bot) actCheckinOpen(ctx context.Context, _ *slog.Logger, cb slack.Inter
 	if err != nil {
 		return okr.Errorf(okr.EINVALID, "That button is broken; use `/okr checkin` instead.")
 	}
-	return b.openCheckinModal(ctx, cb.TriggerID, cb.User.ID, id, cb.Container)
+	return b.openCheckinModal(ctx, cb.TriggerID, cb.User.ID, id, cb.Container, false)
+}
+
+// actCheckinNow opens my check-in modal from the App Home: my open
+// check-in, or an off-cycle update of all my key results.
+func (b *Bot) actCheckinNow(ctx context.Context, _ *slog.Logger, cb slack.InteractionCallback, _ *slack.BlockAction) error {
+	return b.openCheckinModal(ctx, cb.TriggerID, cb.User.ID, 0, slack.Container{}, true)
 }
 
 // actCheckinSkip skips this week's check-in and updates the DM.
@@ -467,6 +482,9 @@ func (b *Bot) submitCheckin(ctx context.Context, log *slog.Logger, cb slack.Inte
 		if b.cfg.AlertsNow != nil {
 			b.cfg.AlertsNow() // readings and confidences may have raised alerts
 		}
+		// Before the DM's update, which is what people (and the demo) wait
+		// for: the App Home is fresh by the time they see it.
+		b.refreshHome(ctx, log, me, meta.Home)
 		text := "✅ Thanks! " + thanksWords(len(answers), len(readings)) + "."
 		if t.checkin == nil {
 			b.dm(ctx, log, me, text)

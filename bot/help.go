@@ -17,7 +17,9 @@ func (b *Bot) cmdHelp(ctx context.Context, in commandInput) (*reply, error) {
 		lines = append(lines, fmt.Sprintf("`%s` — %s", s.usage, s.summary))
 	}
 	text := "*okrbot* runs your team's OKRs and KPIs here in Slack.\n" + strings.Join(lines, "\n") +
-		"\nAdd `help` after any command for just its usage."
+		"\nAdd `help` after any command for just its usage." +
+		"\n\nA key result's history: pick it in the *History…* menu of `/okr list` (or press *History* in the App Home). " +
+		"There you can correct an update of yours; a lead can correct anyone's."
 	if team, err := b.store.TeamByChannel(ctx, in.Slash.ChannelID); err == nil {
 		if s, err := b.store.Schedule(ctx, team.ID); err == nil {
 			text += fmt.Sprintf("\n\n*%s* here: %s A lead changes it with `/okr schedule`.", escape(team.Name), upperFirst(scheduleLine(s)))

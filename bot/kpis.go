@@ -360,6 +360,7 @@ func (b *Bot) submitKPI(ctx context.Context, log *slog.Logger, cb slack.Interact
 		b.confirm(ctx, log, meta.ChannelID, me, fmt.Sprintf(
 			"✅ %s the KPI *%s* for *%s*: %s; read %s, owned by <@%s>.%s Record a reading with `/okr kpi record %s VALUE`.",
 			verb, escape(k.Name), escape(team.Name), bandWords(k), k.Cadence, k.OwnerID, linkNote, escape(k.Name)))
+		b.refreshHome(ctx, log, me, false)
 	}
 }
 
@@ -430,16 +431,27 @@ func (b *Bot) cmdKPIRecord(ctx context.Context, in commandInput) (*reply, error)
 	if err := b.requireKPIManager(ctx, k, team, me, "record"); err != nil {
 		return nil, err
 	}
-	r := &okr.Reading{KPIID: k.ID, Value: value, At: b.cfg.Now(), UserID: me, Note: note}
-	events, err := b.store.RecordReading(ctx, r)
+	text, err := b.saveReading(ctx, in.Log, me, k, value, note)
 	if err != nil {
 		return nil, err
 	}
-	in.Log.Info("KPI reading recorded", slog.Int64("kpi_id", k.ID), slog.Int64("reading_id", r.ID), slog.Int("alert_events", len(events)))
+	b.spawn(b.followUps, "", func() { b.refreshHome(ctx, in.Log, me, false) })
+	return &reply{Text: text}, nil
+}
+
+// saveReading records a reading of a KPI by a person (who may record it),
+// has any alert it raises posted, and says what it means.
+func (b *Bot) saveReading(ctx context.Context, log *slog.Logger, userID string, k *okr.KPI, value float64, note string) (string, error) {
+	r := &okr.Reading{KPIID: k.ID, Value: value, At: b.cfg.Now(), UserID: userID, Note: note}
+	events, err := b.store.RecordReading(ctx, r)
+	if err != nil {
+		return "", err
+	}
+	log.Info("KPI reading recorded", slog.Int64("kpi_id", k.ID), slog.Int64("reading_id", r.ID), slog.Int("alert_events", len(events)))
 	if len(events) > 0 && b.cfg.AlertsNow != nil {
 		b.cfg.AlertsNow()
 	}
-	return &reply{Text: fmt.Sprintf("Recorded %s for %s: %s.", okr.FormatValue(value, k.Unit), escape(k.Name), healthWords(k, value))}, nil
+	return fmt.Sprintf("Recorded %s for %s: %s.", okr.FormatValue(value, k.Unit), escape(k.Name), healthWords(k, value)), nil
 }
 
 // findKPI finds the KPI a person names among their teams' KPIs: the one

@@ -334,6 +334,7 @@ func (b *Bot) submitNewObjective(ctx context.Context, log *slog.Logger, cb slack
 		b.confirm(ctx, log, meta.ChannelID, me, fmt.Sprintf(
 			"✅ Created *%s* for *%s* (%s, %s) with %d key result%s. See it with `/okr list`.",
 			escape(o.Title), escape(team.Name), o.Period, o.Kind, len(o.KeyResults), plural(len(o.KeyResults))))
+		b.refreshHome(ctx, log, me, false)
 	}
 }
 
@@ -496,6 +497,7 @@ func (b *Bot) submitAddKeyResult(ctx context.Context, log *slog.Logger, cb slack
 	meta := parseMetadata(cb.View.PrivateMetadata)
 	return slack.NewClearViewSubmissionResponse(), func(ctx context.Context) {
 		b.confirm(ctx, log, meta.ChannelID, me, fmt.Sprintf("✅ Added *%s* to *%s*.", escape(kr.Title), escape(o.Title)))
+		b.refreshHome(ctx, log, me, false)
 	}
 }
 

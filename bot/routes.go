@@ -38,19 +38,31 @@ func (b *Bot) commandHandlers() map[string]commandHandler {
 	}
 }
 
-// Action ids of buttons.
+// Action ids of buttons and menus.
 const (
-	actionNewObjective = "new_objective"
-	actionCheckinOpen  = "checkin_open"
-	actionCheckinSkip  = "checkin_skip"
+	actionNewObjective   = "new_objective"
+	actionCheckinOpen    = "checkin_open"
+	actionCheckinSkip    = "checkin_skip"
+	actionCheckinNow     = "checkin_now"      // App Home: my check-in modal
+	actionRecordKPI      = "kpi_record_open"  // App Home: the Record KPI modal
+	actionKRHistory      = "kr_history"       // App Home button, list menu: a key result's history
+	actionKRHistoryNewer = "kr_history_newer" // history modal: newer updates
+	actionKRHistoryOlder = "kr_history_older" // history modal: older updates
+	actionKRCorrect      = "kr_correct"       // history modal: correct an update
 )
 
 // actionHandlers maps block_actions action ids to handlers.
 func (b *Bot) actionHandlers() map[string]actionHandler {
 	return map[string]actionHandler{
-		actionNewObjective: b.actNewObjective,
-		actionCheckinOpen:  b.actCheckinOpen,
-		actionCheckinSkip:  b.actCheckinSkip,
+		actionNewObjective:   b.actNewObjective,
+		actionCheckinOpen:    b.actCheckinOpen,
+		actionCheckinSkip:    b.actCheckinSkip,
+		actionCheckinNow:     b.actCheckinNow,
+		actionRecordKPI:      b.actRecordKPI,
+		actionKRHistory:      b.actKRHistory,
+		actionKRHistoryNewer: b.actKRHistoryPage,
+		actionKRHistoryOlder: b.actKRHistoryPage,
+		actionKRCorrect:      b.actKRCorrect,
 	}
 }
 
@@ -62,6 +74,9 @@ const (
 	viewSchedule     = "schedule"
 	viewKPINew       = "kpi_new"
 	viewKPIEdit      = "kpi_edit"
+	viewKPIRecord    = "kpi_record"
+	viewKRHistory    = "kr_history" // no submit button: never submitted
+	viewKRCorrect    = "kr_correct"
 )
 
 // viewHandlers maps view_submission callback ids to handlers.
@@ -73,6 +88,8 @@ func (b *Bot) viewHandlers() map[string]viewHandler {
 		viewSchedule:     b.submitSchedule,
 		viewKPINew:       b.submitKPI,
 		viewKPIEdit:      b.submitKPI,
+		viewKPIRecord:    b.submitKPIRecord,
+		viewKRCorrect:    b.submitKRCorrect,
 	}
 }
 

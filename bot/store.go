@@ -52,4 +52,5 @@ type Store interface {
 	CheckinStore
 	KPIStore
 	ExportStore
+	HistoryStore
 }

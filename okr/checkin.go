@@ -53,16 +53,28 @@ func (c *Checkin) ClosesAt() time.Time { return c.DueAt.Add(CycleLength) }
 
 // KRUpdate is a new value and confidence reported for a key result.
 type KRUpdate struct {
-	ID          int64     `db:"id"`
-	KeyResultID int64     `db:"key_result_id"`
-	Value       float64   `db:"value"`
-	Confidence  int       `db:"confidence"`
-	Status      Status    `db:"status"`
-	Comment     string    `db:"comment"`
-	UserID      string    `db:"user_id"`
-	CheckinID   *int64    `db:"checkin_id"`
-	CreatedAt   time.Time `db:"created_at"`
+	ID          int64   `db:"id"`
+	KeyResultID int64   `db:"key_result_id"`
+	Value       float64 `db:"value"`
+	Confidence  int     `db:"confidence"`
+	Status      Status  `db:"status"`
+	Comment     string  `db:"comment"`
+	UserID      string  `db:"user_id"`
+	CheckinID   *int64  `db:"checkin_id"`
+	// CorrectsID is the update this one corrects, nil for a report.
+	CorrectsID *int64    `db:"corrects_id"`
+	CreatedAt  time.Time `db:"created_at"`
 }
+
+// KRHistoryEntry is a key result update as its history shows it: with the
+// update that corrects it, if one does.
+type KRHistoryEntry struct {
+	KRUpdate
+	CorrectedByID *int64 `db:"corrected_by"`
+}
+
+// Corrected reports whether a later update corrects this one.
+func (e *KRHistoryEntry) Corrected() bool { return e.CorrectedByID != nil }
 
 // Schedule is a team's weekly rhythm, in each person's local time.
 type Schedule struct {

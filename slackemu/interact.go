@@ -279,7 +279,7 @@ func (s *Server) clickMessage(ctx context.Context, userID string, where MessageR
 		s.mu.Unlock()
 		return Ack{}, fmt.Errorf("slackemu: no message %s/%s visible to %s", where.Channel, where.TS, userID)
 	}
-	action, err := s.actionFor(m.Blocks, actionID, value)
+	action, err := s.actionFor(m.Blocks, "", actionID, value)
 	if err != nil {
 		s.mu.Unlock()
 		return Ack{}, err
@@ -327,15 +327,22 @@ func actionLabel(a obj) string {
 	return "[" + str(a, "action_id") + "]"
 }
 
-// actionFor builds the actions[] entry for clicking actionID in blocks.
-func (s *Server) actionFor(blocks json.RawMessage, actionID string, value *string) (obj, error) {
+// actionFor builds the actions[] entry for clicking actionID in blocks, in
+// the block blockID ("" for any). Blocks may repeat an action_id (Slack
+// wants it unique within a block only): a click takes the first element
+// that fits, and a selection the first whose options hold the value.
+func (s *Server) actionFor(blocks json.RawMessage, blockID, actionID string, value *string) (obj, error) {
 	var bs []map[string]any
 	if len(blocks) > 0 {
 		if err := json.Unmarshal(blocks, &bs); err != nil {
 			return nil, fmt.Errorf("slackemu: stored blocks: %w", err)
 		}
 	}
+	var missing error
 	for _, b := range bs {
+		if blockID != "" && str(b, "block_id") != blockID {
+			continue
+		}
 		for _, el := range interactiveElements(b) {
 			if str(el, "action_id") != actionID {
 				continue
@@ -366,12 +373,19 @@ func (s *Server) actionFor(blocks json.RawMessage, actionID string, value *strin
 			default:
 				opt := findOption(el, *value)
 				if opt == nil {
-					return nil, fmt.Errorf("slackemu: element %q has no option %q", actionID, *value)
+					missing = fmt.Errorf("slackemu: element %q has no option %q", actionID, *value)
+					continue
 				}
 				a["selected_option"] = opt
 			}
 			return a, nil
 		}
+	}
+	if missing != nil {
+		return nil, missing
+	}
+	if blockID != "" {
+		return nil, fmt.Errorf("slackemu: no interactive element with action_id %q in block %q", actionID, blockID)
 	}
 	return nil, fmt.Errorf("slackemu: no interactive element with action_id %q", actionID)
 }

@@ -784,3 +784,60 @@ func TestSelectOptionAndInChannelAck(t *testing.T) {
 		t.Errorf("unknown option: got no error")
 	}
 }
+
+func TestRepeatedActionIDs(t *testing.T) {
+	actions := make(chan slack.BlockAction, 1)
+	env := mustStart(t, slackemu.Options{}, func(sm *socketmode.Client, evt socketmode.Event) {
+		_ = sm.Ack(*evt.Request)
+		if cb, ok := evt.Data.(slack.InteractionCallback); ok && len(cb.ActionCallback.BlockActions) == 1 {
+			actions <- *cb.ActionCallback.BlockActions[0]
+		}
+	})
+	addPeople(env.emu)
+	ctx := testCtx(t)
+
+	// One History button per row, all with the same action_id.
+	row := func(id string) slack.Block {
+		return slack.NewSectionBlock(mrkdwn("Row "+id), nil,
+			slack.NewAccessory(slack.NewButtonBlockElement("history", id, plain("History"))),
+			slack.SectionBlockOptionBlockID("row_"+id))
+	}
+	home := slack.HomeTabViewRequest{Type: slack.VTHomeTab, Blocks: slack.Blocks{BlockSet: []slack.Block{row("1"), row("2")}}}
+	if _, err := env.api.PublishViewContext(ctx, slack.PublishViewContextRequest{UserID: "UALICE", View: home}); err != nil {
+		t.Fatal(err)
+	}
+	hv, _ := env.emu.HomeView("UALICE")
+	if _, err := env.emu.ClickViewBlockButton(ctx, "UALICE", hv.ID, "row_2", "history"); err != nil {
+		t.Fatal(err)
+	}
+	if a := <-actions; a.Value != "2" || a.BlockID != "row_2" {
+		t.Errorf("click in row_2: got value %q in block %q, want 2 in row_2", a.Value, a.BlockID)
+	}
+	if _, err := env.emu.ClickViewBlockButton(ctx, "UALICE", hv.ID, "row_3", "history"); err == nil {
+		t.Error("click in a block that does not exist: got no error")
+	}
+
+	// One select per section, all with the same action_id: the value says which.
+	pick := func(values ...string) slack.Block {
+		var opts []*slack.OptionBlockObject
+		for _, v := range values {
+			opts = append(opts, slack.NewOptionBlockObject(v, plain("Option "+v), nil))
+		}
+		sel := slack.NewOptionsSelectBlockElement("static_select", plain("History…"), "pick", opts...)
+		return slack.NewSectionBlock(mrkdwn("Pick"), nil, slack.NewAccessory(sel))
+	}
+	_, ts, err := env.api.PostMessageContext(ctx, "UALICE", slack.MsgOptionBlocks(pick("a", "b"), pick("c")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := slackemu.MessageRef{Channel: env.emu.IMChannel("UALICE"), TS: ts}
+	if _, err := env.emu.SelectOption(ctx, "UALICE", ref, "pick", "c"); err != nil {
+		t.Fatal(err)
+	}
+	if a := <-actions; a.SelectedOption.Value != "c" || a.SelectedOption.Text.Text != "Option c" {
+		t.Errorf("select c: got %+v", a.SelectedOption)
+	}
+	if _, err := env.emu.SelectOption(ctx, "UALICE", ref, "pick", "z"); err == nil || !strings.Contains(err.Error(), `no option "z"`) {
+		t.Errorf("an option no select has: got %v", err)
+	}
+}

@@ -448,21 +448,28 @@ func (s *Server) ClickHomeButton(ctx context.Context, userID, actionID string) (
 	if !ok {
 		return Ack{}, fmt.Errorf("slackemu: no home view published for %s", userID)
 	}
-	return s.clickView(ctx, userID, id, actionID, nil)
+	return s.clickView(ctx, userID, id, "", actionID, nil)
 }
 
 // ClickViewButton clicks a button in one of the user's open modals.
 func (s *Server) ClickViewButton(ctx context.Context, userID, viewID, actionID string) (Ack, error) {
-	return s.clickView(ctx, userID, viewID, actionID, nil)
+	return s.clickView(ctx, userID, viewID, "", actionID, nil)
+}
+
+// ClickViewBlockButton clicks the button with actionID in the block blockID
+// of a modal or Home tab visible to the user: the way to tell apart buttons
+// that share an action_id in different blocks (one per row of a list).
+func (s *Server) ClickViewBlockButton(ctx context.Context, userID, viewID, blockID, actionID string) (Ack, error) {
+	return s.clickView(ctx, userID, viewID, blockID, actionID, nil)
 }
 
 // SelectViewOption picks an option (by value) in a select of a modal or Home tab
 // whose element dispatches actions (e.g. in an actions block or a section accessory).
 func (s *Server) SelectViewOption(ctx context.Context, userID, viewID, actionID, value string) (Ack, error) {
-	return s.clickView(ctx, userID, viewID, actionID, &value)
+	return s.clickView(ctx, userID, viewID, "", actionID, &value)
 }
 
-func (s *Server) clickView(ctx context.Context, userID, viewID, actionID string, value *string) (Ack, error) {
+func (s *Server) clickView(ctx context.Context, userID, viewID, blockID, actionID string, value *string) (Ack, error) {
 	s.mu.Lock()
 	rec, ok := s.views[viewID]
 	if !ok || rec.closed || rec.userID != userID {
@@ -470,7 +477,7 @@ func (s *Server) clickView(ctx context.Context, userID, viewID, actionID string,
 		return Ack{}, fmt.Errorf("slackemu: view %s is not visible to %s", viewID, userID)
 	}
 	blocks, _ := json.Marshal(arr(rec.obj, "blocks"))
-	action, err := s.actionFor(blocks, actionID, value)
+	action, err := s.actionFor(blocks, blockID, actionID, value)
 	if err != nil {
 		s.mu.Unlock()
 		return Ack{}, err

@@ -55,3 +55,44 @@ func insertKeyResult(ctx context.Context, tx *sqlx.Tx, kr *okr.KeyResult, positi
 		kr.Start, kr.Target, kr.Current, kr.Confidence, kr.KPIID, now,
 	).Scan(&kr.ID, &kr.CreatedAt, &kr.UpdatedAt)
 }
+
+// KeyResult returns a key result with its objective's title and its team.
+func (s *Store) KeyResult(ctx context.Context, id int64) (*okr.OwnedKeyResult, error) {
+	var kr okr.OwnedKeyResult
+	err := s.db.GetContext(ctx, &kr, `
+		SELECT `+keyResultColumns+`,
+			o.title AS objective_title, o.team_id, t.name AS team_name
+		FROM key_results kr
+		JOIN objectives o ON o.id = kr.objective_id
+		JOIN teams t ON t.id = o.team_id
+		WHERE kr.id = $1`, id)
+	if err != nil {
+		return nil, fmt.Errorf("storage: key result: %w", mapError(err, "That key result does not exist."))
+	}
+	return &kr, nil
+}
+
+// KeyResultsAtRisk returns the key results at risk or off track (confidence
+// 1–6) of active objectives of the periods open at now, in the teams a
+// person belongs to: at most limit, least confident first, then by team,
+// objective and position.
+func (s *Store) KeyResultsAtRisk(ctx context.Context, userID string, now time.Time, limit int) ([]okr.OwnedKeyResult, error) {
+	krs := []okr.OwnedKeyResult{}
+	err := s.db.SelectContext(ctx, &krs, `
+		SELECT `+keyResultColumns+`,
+			o.title AS objective_title, o.team_id, t.name AS team_name
+		FROM team_members m
+		JOIN teams t ON t.id = m.team_id
+		JOIN objectives o ON o.team_id = m.team_id
+		JOIN periods p ON p.id = o.period_id
+		JOIN key_results kr ON kr.objective_id = o.id
+		WHERE m.user_id = $1
+			AND o.status = 'active' AND p.starts_at <= $2 AND p.ends_at > $2
+			AND kr.confidence BETWEEN 1 AND 6
+		ORDER BY kr.confidence, lower(t.name), t.id, o.id, kr.position, kr.id
+		LIMIT $3`, userID, now, limit)
+	if err != nil {
+		return nil, fmt.Errorf("storage: key results at risk: %w", err)
+	}
+	return krs, nil
+}
