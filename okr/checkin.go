@@ -62,6 +62,9 @@ type KRUpdate struct {
 	UserID      string    `db:"user_id"`
 	CheckinID   *int64    `db:"checkin_id"`
 	CreatedAt   time.Time `db:"created_at"`
+	// CorrectsID is the update this one corrects, when it is a
+	// correction: its value replaces that update's (CorrectedUpdates).
+	CorrectsID *int64 `db:"corrects_id"`
 }
 
 // Schedule is a team's weekly rhythm, in each person's local time.
