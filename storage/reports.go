@@ -1,0 +1,872 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/okrbot/okrbot/okr"
+)
+
+// Reports: what a team's weekly digest and quarterly summary say, the end
+// of a quarter (closing and carrying over), and the outbox of reports to
+// post. The arithmetic is okr's; here are the few set-based queries that
+// feed it.
+
+// gradedObjective is an objective with what closing it froze.
+type gradedObjective struct {
+	okr.Objective
+	// Score is the frozen score of a closed objective, nil before.
+	Score     *float64 `db:"score"`
+	CarryOver bool     `db:"carry_over"`
+	// Carried reports whether the objective was carried over already.
+	Carried bool `db:"carried"`
+}
+
+// frozenKeyResult is a key result with the final value its objective's
+// closing froze, nil before.
+type frozenKeyResult struct {
+	okr.KeyResult
+	Final *float64 `db:"final_value"`
+}
+
+// periodObjectives is a team's objectives of a period, with their key
+// results and each key result's updates, corrected and in order of time.
+type periodObjectives struct {
+	objs    []gradedObjective
+	finals  map[int64]*float64 // frozen final value by key result
+	updates map[int64][]okr.KRUpdate
+}
+
+// objectiveQuery selects the objectives of a team ($1) in a period (label
+// $2), oldest first.
+const objectiveQuery = `
+	SELECT ` + objectiveColumns + `, o.score, o.carry_over,
+		EXISTS (SELECT 1 FROM objectives c WHERE c.carried_from = o.id) AS carried
+	FROM objectives o
+	JOIN periods p ON p.id = o.period_id
+	WHERE o.team_id = $1 AND p.label = $2`
+
+// loadPeriodObjectives reads a team's objectives of a period (only the
+// active ones when activeOnly, locked when lock), their key results, and
+// the updates of those made until `until` with every correction of them,
+// in three queries.
+func loadPeriodObjectives(ctx context.Context, q sqlx.QueryerContext, teamID int64, p okr.Period, until time.Time, activeOnly, lock bool) (*periodObjectives, error) {
+	query := objectiveQuery
+	if activeOnly {
+		query += ` AND o.status = 'active'`
+	}
+	query += ` ORDER BY o.created_at, o.id`
+	if lock {
+		query += ` FOR UPDATE OF o`
+	}
+	po := &periodObjectives{finals: map[int64]*float64{}, updates: map[int64][]okr.KRUpdate{}}
+	if err := sqlx.SelectContext(ctx, q, &po.objs, query, teamID, p.Label()); err != nil {
+		return nil, fmt.Errorf("objectives: %w", err)
+	}
+	if len(po.objs) == 0 {
+		return po, nil
+	}
+	ids := make([]int64, len(po.objs))
+	index := make(map[int64]int, len(po.objs))
+	for i := range po.objs {
+		ids[i] = po.objs[i].ID
+		index[ids[i]] = i
+		po.objs[i].KeyResults = []okr.KeyResult{}
+	}
+	var krs []frozenKeyResult
+	err := sqlx.SelectContext(ctx, q, &krs, `
+		SELECT `+keyResultColumns+`, kr.final_value
+		FROM key_results kr
+		WHERE kr.objective_id = ANY($1)
+		ORDER BY kr.objective_id, kr.position, kr.id`, pq.Array(ids))
+	if err != nil {
+		return nil, fmt.Errorf("key results: %w", err)
+	}
+	krIDs := make([]int64, len(krs))
+	for i, kr := range krs {
+		o := &po.objs[index[kr.ObjectiveID]]
+		o.KeyResults = append(o.KeyResults, kr.KeyResult)
+		po.finals[kr.ID] = kr.Final
+		krIDs[i] = kr.ID
+	}
+	if len(krIDs) == 0 {
+		return po, nil
+	}
+	// Corrections are read whenever they were made: a correction says what
+	// the value was at the time of the update it corrects.
+	var updates []okr.KRUpdate
+	err = sqlx.SelectContext(ctx, q, &updates, `
+		SELECT u.id, u.key_result_id, u.value, u.confidence, u.status, u.comment,
+			u.user_id, u.checkin_id, u.corrects_id, u.created_at
+		FROM kr_updates u
+		WHERE u.key_result_id = ANY($1)
+			AND (u.created_at <= $2 OR u.corrects_id IS NOT NULL)
+		ORDER BY u.key_result_id, u.created_at, u.id`, pq.Array(krIDs), until)
+	if err != nil {
+		return nil, fmt.Errorf("key result updates: %w", err)
+	}
+	for start := 0; start < len(updates); {
+		end := start + 1
+		for end < len(updates) && updates[end].KeyResultID == updates[start].KeyResultID {
+			end++
+		}
+		po.updates[updates[start].KeyResultID] = okr.CorrectedUpdates(updates[start:end:end])
+		start = end
+	}
+	return po, nil
+}
+
+// final returns a key result's final value at `at`: the one its closing
+// froze, else its value then.
+func (po *periodObjectives) final(kr *okr.KeyResult, at time.Time) float64 {
+	if f := po.finals[kr.ID]; f != nil {
+		return *f
+	}
+	return kr.AsOf(po.updates[kr.ID], at).Current
+}
+
+// grade grades an objective at `at`: a closed one with the grade its
+// closing froze, any other with okr.Grade of its key results' values then.
+func (po *periodObjectives) grade(o *gradedObjective, at time.Time) okr.ObjectiveScore {
+	finals := make(map[int64]float64, len(o.KeyResults))
+	for i := range o.KeyResults {
+		finals[o.KeyResults[i].ID] = po.final(&o.KeyResults[i], at)
+	}
+	g := okr.Grade(o.Objective, finals)
+	if o.Status == okr.Closed && o.Score != nil {
+		g.Score = *o.Score
+		g.Colour = okr.ScoreColour(g.Score)
+		g.Achieved = okr.Achieved(o.Kind, g.Score)
+		g.CarryOver = o.CarryOver
+	}
+	return g
+}
+
+// lastDigest returns when a team's last digest posted before now was
+// posted, nil when none was.
+func (s *Store) lastDigest(ctx context.Context, teamID int64, now time.Time) (*time.Time, error) {
+	var at *time.Time
+	err := s.db.GetContext(ctx, &at, `
+		SELECT max(posted_at)
+		FROM reports
+		WHERE team_id = $1 AND kind = 'digest' AND state = 'posted' AND posted_at < $2`,
+		teamID, now)
+	return at, err
+}
+
+// DigestData gathers a team's weekly digest for period p at now. Since is
+// when the team's last digest was posted before now, else a week before
+// now. Objectives are the team's active ones of p, with their progress now
+// and, when there was a previous digest and they existed then, their
+// progress at Since (from each key result's value then: its last update
+// made at or before Since, as corrected, else its start). AtRisk are their
+// key results whose last confidence is 1–6, lowest first. KPIs are the
+// team's active KPIs with their last reading at or before now, its health
+// and the values of the last 8. Blockers are those of the team's check-ins
+// answered in (Since, now], oldest first. Participation is the state of
+// each person's check-in due in (now − 7 days, now] (their latest, if
+// several): answered, skipped, missed, away, or pending while open;
+// undeliverable ones are left out. ENOTFOUND when the team does not exist.
+func (s *Store) DigestData(ctx context.Context, teamID int64, p okr.Period, now time.Time) (*okr.Digest, error) {
+	team, err := s.Team(ctx, teamID)
+	if err != nil {
+		return nil, fmt.Errorf("storage: digest data: %w", err)
+	}
+	d, err := s.digestData(ctx, team, p, now)
+	if err != nil {
+		return nil, fmt.Errorf("storage: digest data: %w", err)
+	}
+	return d, nil
+}
+
+func (s *Store) digestData(ctx context.Context, team *okr.Team, p okr.Period, now time.Time) (*okr.Digest, error) {
+	d := &okr.Digest{Team: *team, Period: p, At: now, Since: now.Add(-okr.CycleLength)}
+	last, err := s.lastDigest(ctx, team.ID, now)
+	if err != nil {
+		return nil, fmt.Errorf("last digest: %w", err)
+	}
+	if last != nil {
+		d.Since = *last
+	}
+	po, err := loadPeriodObjectives(ctx, s.db, team.ID, p, d.Since, true, false)
+	if err != nil {
+		return nil, err
+	}
+	d.Objectives = make([]okr.DigestObjective, len(po.objs))
+	for i, o := range po.objs {
+		do := okr.DigestObjective{Objective: o.Objective, Progress: o.Progress()}
+		if last != nil && !o.CreatedAt.After(d.Since) {
+			then := make([]okr.KeyResult, len(o.KeyResults))
+			for j := range o.KeyResults {
+				then[j] = o.KeyResults[j].AsOf(po.updates[o.KeyResults[j].ID], d.Since)
+			}
+			previous := okr.ObjectiveProgress(then)
+			do.Previous = &previous
+		}
+		d.Objectives[i] = do
+		for _, kr := range o.KeyResults {
+			if kr.Confidence >= 1 && kr.Confidence <= 6 {
+				d.AtRisk = append(d.AtRisk, kr)
+			}
+		}
+	}
+	slices.SortStableFunc(d.AtRisk, func(a, b okr.KeyResult) int { return a.Confidence - b.Confidence })
+
+	if d.KPIs, err = s.kpiStatuses(ctx, team.ID, now); err != nil {
+		return nil, err
+	}
+	if d.Blockers, err = s.blockers(ctx, team.ID, d.Since, now); err != nil {
+		return nil, err
+	}
+	if d.Participation, err = s.participation(ctx, team.ID, now); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// trendLength is how many readings a KPI's trend shows.
+const trendLength = 8
+
+// kpiStatuses returns a team's active KPIs, by name, each with its last
+// readings at or before now.
+func (s *Store) kpiStatuses(ctx context.Context, teamID int64, now time.Time) ([]okr.KPIStatus, error) {
+	var ks []okr.KPI
+	err := s.db.SelectContext(ctx, &ks, `
+		SELECT `+kpiColumns+`
+		FROM kpis k
+		WHERE k.team_id = $1 AND k.archived_at IS NULL
+		ORDER BY lower(k.name), k.id`, teamID)
+	if err != nil {
+		return nil, fmt.Errorf("KPIs: %w", err)
+	}
+	statuses := make([]okr.KPIStatus, len(ks))
+	if len(ks) == 0 {
+		return statuses, nil
+	}
+	ids := make([]int64, len(ks))
+	index := make(map[int64]int, len(ks))
+	for i, k := range ks {
+		statuses[i] = okr.KPIStatus{KPI: k, Trend: []float64{}}
+		ids[i] = k.ID
+		index[k.ID] = i
+	}
+	var rs []okr.Reading
+	err = s.db.SelectContext(ctx, &rs, `
+		SELECT r.id, r.kpi_id, r.value, r.read_at, r.user_id, r.note
+		FROM unnest(CAST($1 AS bigint[])) AS k (id)
+		CROSS JOIN LATERAL (
+			SELECT `+readingColumns+`
+			FROM kpi_readings r
+			WHERE r.kpi_id = k.id AND r.read_at <= $2
+			ORDER BY r.read_at DESC, r.id DESC
+			LIMIT $3) r
+		ORDER BY r.kpi_id, r.read_at, r.id`, pq.Array(ids), now, trendLength)
+	if err != nil {
+		return nil, fmt.Errorf("KPI readings: %w", err)
+	}
+	for _, r := range rs {
+		st := &statuses[index[r.KPIID]]
+		st.Trend = append(st.Trend, r.Value)
+		st.Latest = &r
+		st.Health = st.KPI.Health(r.Value)
+	}
+	return statuses, nil
+}
+
+// blockers returns the blockers of a team's check-ins answered in
+// (since, now], oldest first, trimmed; blank ones are left out.
+func (s *Store) blockers(ctx context.Context, teamID int64, since, now time.Time) ([]okr.Blocker, error) {
+	var rows []struct {
+		UserID     string    `db:"user_id"`
+		Blockers   string    `db:"blockers"`
+		AnsweredAt time.Time `db:"answered_at"`
+	}
+	err := s.db.SelectContext(ctx, &rows, `
+		SELECT c.user_id, c.blockers, c.answered_at
+		FROM checkins c
+		WHERE c.team_id = $1 AND c.state = 'answered'
+			AND c.answered_at > $2 AND c.answered_at <= $3
+			AND c.blockers <> ''
+		ORDER BY c.answered_at, c.id`, teamID, since, now)
+	if err != nil {
+		return nil, fmt.Errorf("blockers: %w", err)
+	}
+	bs := []okr.Blocker{}
+	for _, r := range rows {
+		if text := strings.TrimSpace(r.Blockers); text != "" {
+			bs = append(bs, okr.Blocker{UserID: r.UserID, Text: text, At: r.AnsweredAt})
+		}
+	}
+	return bs, nil
+}
+
+// participation returns what became of each person's latest check-in of a
+// team due in (now − 7 days, now].
+func (s *Store) participation(ctx context.Context, teamID int64, now time.Time) (okr.Participation, error) {
+	var rows []struct {
+		UserID string           `db:"user_id"`
+		State  okr.CheckinState `db:"state"`
+	}
+	err := s.db.SelectContext(ctx, &rows, `
+		SELECT DISTINCT ON (c.user_id) c.user_id, c.state
+		FROM checkins c
+		WHERE c.team_id = $1 AND c.due_at > $2 AND c.due_at <= $3
+		ORDER BY c.user_id, c.due_at DESC, c.id DESC`,
+		teamID, now.Add(-okr.CycleLength), now)
+	if err != nil {
+		return okr.Participation{}, fmt.Errorf("participation: %w", err)
+	}
+	p := okr.Participation{Answered: []string{}, Skipped: []string{}, Missed: []string{}, Away: []string{}, Pending: []string{}}
+	for _, r := range rows {
+		switch r.State {
+		case okr.Answered:
+			p.Answered = append(p.Answered, r.UserID)
+		case okr.Skipped:
+			p.Skipped = append(p.Skipped, r.UserID)
+		case okr.Missed:
+			p.Missed = append(p.Missed, r.UserID)
+		case okr.Away:
+			p.Away = append(p.Away, r.UserID)
+		case okr.Scheduled, okr.Sending, okr.Sent:
+			p.Pending = append(p.Pending, r.UserID)
+		}
+	}
+	return p, nil
+}
+
+// SummaryData gathers a team's summary of period p at now. Its objectives
+// are all the team's objectives of p, each graded (okr.Grade) with its key
+// results' values at the period's end, or at now while it is under way
+// (okr.LastInstant): each one's last update made by then, as corrected,
+// else its start; a closed objective keeps the grade its closing froze.
+// Closed is set when p has objectives and all are closed. KPIs are the
+// team's KPIs not archived by p's start, each with its health shares
+// (okr.HealthShares) over [p.Start, min(p.End, now)), or until it was
+// archived. Answered and Expected count the team's check-ins of cycles
+// starting in p: Expected leaves out the away, the undeliverable and those
+// still open whose cycle has not ended at now. Series is each key result's
+// okr.WeeklyProgress over okr.Weeks(p). ENOTFOUND when the team does not
+// exist.
+//
+// It reads the team, its objectives, their key results, their updates, its
+// KPIs, their readings and its check-in counts: seven queries, however
+// many objectives and key results there are.
+func (s *Store) SummaryData(ctx context.Context, teamID int64, p okr.Period, now time.Time) (*okr.Summary, error) {
+	team, err := s.Team(ctx, teamID)
+	if err != nil {
+		return nil, fmt.Errorf("storage: summary data: %w", err)
+	}
+	sum, err := s.summaryData(ctx, team, p, now)
+	if err != nil {
+		return nil, fmt.Errorf("storage: summary data: %w", err)
+	}
+	return sum, nil
+}
+
+func (s *Store) summaryData(ctx context.Context, team *okr.Team, p okr.Period, now time.Time) (*okr.Summary, error) {
+	at := okr.LastInstant(p.End, now)
+	po, err := loadPeriodObjectives(ctx, s.db, team.ID, p, at, false, false)
+	if err != nil {
+		return nil, err
+	}
+	sum := &okr.Summary{
+		Team: *team, Period: p, At: now, Closed: len(po.objs) > 0,
+		Objectives: make([]okr.ObjectiveScore, len(po.objs)),
+		Weeks:      okr.Weeks(p),
+		Series:     []okr.KRSeries{},
+	}
+	for i := range po.objs {
+		o := &po.objs[i]
+		sum.Objectives[i] = po.grade(o, at)
+		if o.Status != okr.Closed {
+			sum.Closed = false
+		}
+		for _, kr := range o.KeyResults {
+			sum.Series = append(sum.Series, okr.KRSeries{
+				KeyResultID: kr.ID,
+				Title:       kr.Title,
+				Progress:    okr.WeeklyProgress(kr, po.updates[kr.ID], sum.Weeks, p.End, now),
+			})
+		}
+	}
+	end := p.End
+	if now.Before(end) {
+		end = now
+	}
+	if sum.KPIs, err = s.kpiShares(ctx, team.ID, p.Start, end, p.End); err != nil {
+		return nil, err
+	}
+	err = s.db.QueryRowxContext(ctx, `
+		SELECT count(*) FILTER (WHERE c.state = 'answered'),
+			count(*) FILTER (WHERE c.state NOT IN ('away', 'undeliverable')
+				AND NOT (c.state IN ('scheduled', 'sending', 'sent') AND c.due_at > $4))
+		FROM checkins c
+		WHERE c.team_id = $1 AND c.cycle_start >= $2 AND c.cycle_start < $3`,
+		team.ID, p.Start.Format(time.DateOnly), p.End.Format(time.DateOnly), now.Add(-okr.CycleLength),
+	).Scan(&sum.Answered, &sum.Expected)
+	if err != nil {
+		return nil, fmt.Errorf("check-ins: %w", err)
+	}
+	return sum, nil
+}
+
+// kpiShares returns the health shares over [from, to) of a team's KPIs
+// created before periodEnd and not archived by from, by name; an archived
+// one's until its archiving. It
+// reads the KPIs, then their readings in the range with the last one
+// before it.
+func (s *Store) kpiShares(ctx context.Context, teamID int64, from, to, periodEnd time.Time) ([]okr.KPIShare, error) {
+	var ks []okr.KPI
+	err := s.db.SelectContext(ctx, &ks, `
+		SELECT `+kpiColumns+`
+		FROM kpis k
+		WHERE k.team_id = $1 AND (k.archived_at IS NULL OR k.archived_at > $2)
+			AND k.created_at < $3
+		ORDER BY lower(k.name), k.id`, teamID, from, periodEnd)
+	if err != nil {
+		return nil, fmt.Errorf("KPIs: %w", err)
+	}
+	shares := make([]okr.KPIShare, len(ks))
+	if len(ks) == 0 {
+		return shares, nil
+	}
+	ids := make([]int64, len(ks))
+	for i, k := range ks {
+		ids[i] = k.ID
+	}
+	var rs []okr.Reading
+	err = s.db.SelectContext(ctx, &rs, `
+		SELECT `+readingColumns+`
+		FROM kpi_readings r
+		WHERE r.kpi_id = ANY($1) AND r.read_at >= $2 AND r.read_at < $3
+		UNION ALL
+		SELECT b.id, b.kpi_id, b.value, b.read_at, b.user_id, b.note
+		FROM unnest(CAST($1 AS bigint[])) AS k (id)
+		CROSS JOIN LATERAL (
+			SELECT `+readingColumns+`
+			FROM kpi_readings r
+			WHERE r.kpi_id = k.id AND r.read_at < $2
+			ORDER BY r.read_at DESC, r.id DESC
+			LIMIT 1) b
+		ORDER BY kpi_id, read_at, id`, pq.Array(ids), from, to)
+	if err != nil {
+		return nil, fmt.Errorf("KPI readings: %w", err)
+	}
+	byKPI := make(map[int64][]okr.Reading, len(ks))
+	for start := 0; start < len(rs); {
+		end := start + 1
+		for end < len(rs) && rs[end].KPIID == rs[start].KPIID {
+			end++
+		}
+		byKPI[rs[start].KPIID] = rs[start:end:end]
+		start = end
+	}
+	for i, k := range ks {
+		until := to
+		if k.ArchivedAt != nil && k.ArchivedAt.Before(until) {
+			until = *k.ArchivedAt
+		}
+		shares[i] = okr.HealthShares(k, byKPI[k.ID], from, until)
+	}
+	return shares, nil
+}
+
+// CloseQuarter closes the team's active objectives of period p at now, by
+// the person by, in one transaction, freezing each one's grade (okr.Grade
+// at the period's end, or at now while it is under way): its score,
+// whether it goes on next quarter, and each key result's final value. It
+// returns how many it closed: none when they were closed already.
+func (s *Store) CloseQuarter(ctx context.Context, teamID int64, p okr.Period, by string, now time.Time) (int, error) {
+	now = now.UTC().Round(time.Microsecond)
+	at := okr.LastInstant(p.End, now)
+	closed := 0
+	err := s.withTx(ctx, func(tx *sqlx.Tx) error {
+		po, err := loadPeriodObjectives(ctx, tx, teamID, p, at, true, true)
+		if err != nil || len(po.objs) == 0 {
+			return err
+		}
+		var ids, krIDs []int64
+		var scores, finals []float64
+		var carry []bool
+		for i := range po.objs {
+			o := &po.objs[i]
+			g := po.grade(o, at)
+			ids, scores, carry = append(ids, o.ID), append(scores, g.Score), append(carry, g.CarryOver)
+			for _, k := range g.KRs {
+				krIDs, finals = append(krIDs, k.KeyResult.ID), append(finals, k.Final)
+			}
+		}
+		res, err := tx.ExecContext(ctx, `
+			UPDATE objectives o
+			SET status = 'closed', score = c.score, carry_over = c.carry_over,
+				closed_at = $4, closed_by = $5
+			FROM unnest(CAST($1 AS bigint[]), CAST($2 AS double precision[]), CAST($3 AS boolean[]))
+				AS c (id, score, carry_over)
+			WHERE o.id = c.id AND o.status = 'active'`,
+			pq.Array(ids), pq.Array(scores), pq.Array(carry), now, by)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		closed = int(n)
+		if len(krIDs) == 0 {
+			return nil
+		}
+		_, err = tx.ExecContext(ctx, `
+			UPDATE key_results kr
+			SET final_value = f.value
+			FROM unnest(CAST($1 AS bigint[]), CAST($2 AS double precision[])) AS f (id, value)
+			WHERE kr.id = f.id`, pq.Array(krIDs), pq.Array(finals))
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("storage: close quarter: %w", err)
+	}
+	return closed, nil
+}
+
+// CarryOver copies into the next period (from.Next()) each of the team's
+// objectives of `from` that should go on (okr.ObjectiveScore.CarryOver: an
+// unfinished aspirational objective, graded at from's end or now, or as
+// its closing froze) and was not carried over yet, by the person by at
+// now, in one transaction. A copy is active, keeps the title, description,
+// owner, kind and parent, and names its original (carried_from); its key
+// results are the unfinished ones (progress below 1), starting at their
+// final value, with that as their current value and their confidence
+// kept. It returns the copies with their key results; a second call
+// copies nothing.
+func (s *Store) CarryOver(ctx context.Context, teamID int64, from okr.Period, by string, now time.Time) ([]okr.Objective, error) {
+	now = now.UTC().Round(time.Microsecond)
+	at := okr.LastInstant(from.End, now)
+	next := from.Next()
+	copies := []okr.Objective{}
+	err := s.withTx(ctx, func(tx *sqlx.Tx) error {
+		po, err := loadPeriodObjectives(ctx, tx, teamID, from, at, false, true)
+		if err != nil {
+			return err
+		}
+		var periodID int64
+		for i := range po.objs {
+			o := &po.objs[i]
+			if o.Carried {
+				continue
+			}
+			g := po.grade(o, at)
+			if !g.CarryOver {
+				continue
+			}
+			if periodID == 0 {
+				if periodID, err = upsertPeriod(ctx, tx, next); err != nil {
+					return err
+				}
+			}
+			c := okr.Objective{
+				TeamID: o.TeamID, Title: o.Title, Description: o.Description, OwnerID: o.OwnerID,
+				Period: next.Label(), Kind: o.Kind, ParentID: o.ParentID, Status: okr.Active,
+				CreatedBy: by, KeyResults: []okr.KeyResult{},
+			}
+			// A copy made meanwhile by another call makes this one a no-op.
+			err := tx.QueryRowxContext(ctx, `
+				INSERT INTO objectives (team_id, period_id, title, description, owner_id,
+					kind, parent_id, status, created_by, created_at, carried_from)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+				ON CONFLICT (carried_from) WHERE carried_from IS NOT NULL DO NOTHING
+				RETURNING id, created_at`,
+				c.TeamID, periodID, c.Title, c.Description, c.OwnerID,
+				c.Kind, c.ParentID, c.Status, c.CreatedBy, now, o.ID,
+			).Scan(&c.ID, &c.CreatedAt)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue
+			} else if err != nil {
+				return err
+			}
+			for _, k := range g.KRs {
+				kr := k.KeyResult
+				done := kr
+				done.Current = k.Final
+				if done.Progress() >= 1 {
+					continue
+				}
+				kr.ID, kr.ObjectiveID, kr.Current = 0, c.ID, k.Final
+				if kr.Kind == okr.Metric {
+					kr.Start = k.Final
+				}
+				if err := insertKeyResult(ctx, tx, &kr, len(c.KeyResults), now); err != nil {
+					return err
+				}
+				c.KeyResults = append(c.KeyResults, kr)
+			}
+			copies = append(copies, c)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("storage: carry over: %w", mapError(err, ""))
+	}
+	return copies, nil
+}
+
+const reportColumns = `r.id, r.team_id, r.kind, r.key, r.state, r.attempts, r.reason,
+	r.channel_id, r.message_ts, r.created_at, r.posted_at`
+
+// EnqueueReport adds a pending report of a kind (okr.ReportDigest or
+// okr.ReportSummary) for a team, under key, stamped with the store's clock,
+// and reports whether it did: false when the team has one of that kind and
+// key already. EINVALID for another kind or an empty key; ENOTFOUND when
+// the team does not exist.
+func (s *Store) EnqueueReport(ctx context.Context, teamID int64, kind, key string) (bool, error) {
+	if kind != okr.ReportDigest && kind != okr.ReportSummary {
+		return false, fmt.Errorf("storage: enqueue report: %w", okr.Errorf(okr.EINVALID, "A report is a digest or a summary."))
+	}
+	if strings.TrimSpace(key) == "" {
+		return false, fmt.Errorf("storage: enqueue report: %w", okr.Errorf(okr.EINVALID, "A report needs a key."))
+	}
+	res, err := s.db.ExecContext(ctx, `
+		INSERT INTO reports (team_id, kind, key, created_at)
+		VALUES ($1, $2, $3, $4)
+		ON CONFLICT (team_id, kind, key) DO NOTHING`,
+		teamID, kind, key, s.now())
+	if err != nil {
+		return false, fmt.Errorf("storage: enqueue report: %w", mapError(err, ""))
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("storage: enqueue report: %w", err)
+	}
+	return n == 1, nil
+}
+
+// enqueueReports adds pending reports of a kind, each for teams[i] under
+// keys[i], stamped at, skipping those that exist, and returns how many it
+// added.
+func (s *Store) enqueueReports(ctx context.Context, kind string, teams []int64, keys []string, at time.Time) (int, error) {
+	if len(teams) == 0 {
+		return 0, nil
+	}
+	res, err := s.db.ExecContext(ctx, `
+		INSERT INTO reports (team_id, kind, key, created_at)
+		SELECT n.team_id, $1, n.key, $4
+		FROM unnest(CAST($2 AS bigint[]), CAST($3 AS text[])) AS n (team_id, key)
+		ON CONFLICT (team_id, kind, key) DO NOTHING`,
+		kind, pq.Array(teams), pq.Array(keys), at)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// claimedReport is a report as a claim returns it, with whether it was
+// taken over from an expired claim.
+type claimedReport struct {
+	okr.Report
+	WasClaimed bool `db:"recovered"`
+}
+
+// ClaimReports claims, in one statement, up to limit pending reports that
+// nobody holds a claim on at now (never claimed, released, or claimed
+// until before now), oldest first: they are claimed by `by` until
+// now+lease, with one more attempt. Reports claimed by another transaction
+// at the same moment are skipped, never waited for or claimed twice. Those
+// taken over from an expired claim have Recovered set: their message may
+// have been posted.
+func (s *Store) ClaimReports(ctx context.Context, now time.Time, by string, lease time.Duration, limit int) ([]okr.Report, error) {
+	if limit <= 0 {
+		return []okr.Report{}, nil
+	}
+	var claimed []claimedReport
+	err := s.db.SelectContext(ctx, &claimed, `
+		WITH due AS (
+			SELECT id, claimed_until IS NOT NULL AS recovered
+			FROM reports
+			WHERE state = 'pending' AND (claimed_until IS NULL OR claimed_until < $1)
+			ORDER BY created_at, id
+			LIMIT $2
+			FOR UPDATE SKIP LOCKED
+		), claimed AS (
+			UPDATE reports r
+			SET claimed_by = $3, claimed_until = $4, attempts = r.attempts + 1
+			FROM due
+			WHERE r.id = due.id
+			RETURNING `+reportColumns+`, due.recovered
+		)
+		SELECT id, team_id, kind, key, state, attempts, reason, channel_id, message_ts,
+			created_at, posted_at, recovered
+		FROM claimed
+		ORDER BY created_at, id`,
+		now, limit, by, now.Add(lease))
+	if err != nil {
+		return nil, fmt.Errorf("storage: claim reports: %w", err)
+	}
+	rs := make([]okr.Report, len(claimed))
+	for i, c := range claimed {
+		rs[i] = c.Report
+		rs[i].Recovered = c.WasClaimed
+	}
+	return rs, nil
+}
+
+// MarkReportPosted records that a report was posted as message ts in
+// channel at `at`, and ends the claim. ECONFLICT when `by` no longer holds
+// the claim: it expired and another poster took the report over.
+func (s *Store) MarkReportPosted(ctx context.Context, id int64, by, channel, ts string, at time.Time) error {
+	res, err := s.db.ExecContext(ctx, `
+		UPDATE reports
+		SET state = 'posted', channel_id = $3, message_ts = $4, posted_at = $5,
+			claimed_by = '', claimed_until = NULL, reason = ''
+		WHERE id = $1 AND state = 'pending' AND claimed_by = $2 AND claimed_until IS NOT NULL`,
+		id, by, channel, ts, at)
+	return reportClaimHeld(res, err, "mark report posted")
+}
+
+// MarkReportFailed ends a report that can never be posted with the reason,
+// and ends the claim. ECONFLICT when `by` no longer holds the claim.
+func (s *Store) MarkReportFailed(ctx context.Context, id int64, by, reason string) error {
+	res, err := s.db.ExecContext(ctx, `
+		UPDATE reports
+		SET state = 'failed', reason = $3, claimed_by = '', claimed_until = NULL
+		WHERE id = $1 AND state = 'pending' AND claimed_by = $2 AND claimed_until IS NOT NULL`,
+		id, by, reason)
+	return reportClaimHeld(res, err, "mark report failed")
+}
+
+// ReleaseReport gives up `by`'s claim on a report, leaving it pending with
+// the reason it was not posted, for a later round to try again. ECONFLICT
+// when `by` no longer holds the claim.
+func (s *Store) ReleaseReport(ctx context.Context, id int64, by, reason string) error {
+	res, err := s.db.ExecContext(ctx, `
+		UPDATE reports
+		SET claimed_by = '', claimed_until = NULL, reason = $3
+		WHERE id = $1 AND state = 'pending' AND claimed_by = $2 AND claimed_until IS NOT NULL`,
+		id, by, reason)
+	return reportClaimHeld(res, err, "release report")
+}
+
+// reportClaimHeld returns the error of an update guarded by a claim, and
+// ECONFLICT when it changed nothing.
+func reportClaimHeld(res sql.Result, err error, op string) error {
+	if err != nil {
+		return fmt.Errorf("storage: %s: %w", op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("storage: %s: %w", op, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("storage: %s: %w", op, okr.Errorf(okr.ECONFLICT, "That report is no longer claimed by this poster."))
+	}
+	return nil
+}
+
+// Report returns a report by id.
+func (s *Store) Report(ctx context.Context, id int64) (*okr.Report, error) {
+	var r okr.Report
+	err := s.db.GetContext(ctx, &r, `
+		SELECT `+reportColumns+`
+		FROM reports r
+		WHERE r.id = $1`, id)
+	if err != nil {
+		return nil, fmt.Errorf("storage: report: %w", mapError(err, "That report does not exist."))
+	}
+	return &r, nil
+}
+
+// reportSchedule is the part of a team's schedule that says when its
+// reports are due.
+type reportSchedule struct {
+	TeamID        int64        `db:"team_id"`
+	DigestWeekday time.Weekday `db:"digest_weekday"`
+	DigestMinute  int          `db:"digest_minute"`
+}
+
+// reportSchedules returns the report schedules of every team, or only of
+// those with quarterly summaries on.
+func (s *Store) reportSchedules(ctx context.Context, summariesOnly bool) ([]reportSchedule, error) {
+	var scs []reportSchedule
+	err := s.db.SelectContext(ctx, &scs, `
+		SELECT team_id, digest_weekday, digest_minute
+		FROM schedules
+		WHERE quarter_summary OR NOT $1
+		ORDER BY team_id`, summariesOnly)
+	return scs, err
+}
+
+// DueDigests enqueues the weekly digest of every team whose digest moment
+// has come: the team's digest weekday at its digest time, in loc, at or
+// before now and less than 24 hours before it. The key is the moment's
+// date (2027-04-16); a digest enqueued already is not enqueued again. It
+// returns how many it enqueued.
+func (s *Store) DueDigests(ctx context.Context, now time.Time, loc *time.Location) (int, error) {
+	scs, err := s.reportSchedules(ctx, false)
+	if err != nil {
+		return 0, fmt.Errorf("storage: due digests: %w", err)
+	}
+	var teams []int64
+	var keys []string
+	local := now.In(loc)
+	for _, sc := range scs {
+		// The moment is today's or yesterday's, if either is the weekday.
+		for back := range 2 {
+			d := time.Date(local.Year(), local.Month(), local.Day()-back, 0, 0, 0, 0, loc)
+			if d.Weekday() != sc.DigestWeekday {
+				continue
+			}
+			m := atMinute(d, sc.DigestMinute, loc)
+			if !now.Before(m) && now.Before(m.Add(24*time.Hour)) {
+				teams, keys = append(teams, sc.TeamID), append(keys, d.Format(time.DateOnly))
+			}
+		}
+	}
+	n, err := s.enqueueReports(ctx, okr.ReportDigest, teams, keys, s.now())
+	if err != nil {
+		return 0, fmt.Errorf("storage: due digests: %w", err)
+	}
+	return n, nil
+}
+
+// DueSummaries enqueues the summary of the quarter (with a fiscal year
+// starting in fyStart) of every team with quarterly summaries on, from the
+// team's digest time on the quarter's last day, in loc, until 7 days after
+// the quarter ended. The key is the quarter's label (2027-Q1); a summary
+// enqueued already is not enqueued again. It returns how many it enqueued.
+func (s *Store) DueSummaries(ctx context.Context, now time.Time, loc *time.Location, fyStart time.Month) (int, error) {
+	scs, err := s.reportSchedules(ctx, true)
+	if err != nil {
+		return 0, fmt.Errorf("storage: due summaries: %w", err)
+	}
+	current := okr.QuarterOf(now.In(loc), fyStart)
+	previous := okr.QuarterOf(current.Start.AddDate(0, 0, -1), fyStart)
+	var teams []int64
+	var keys []string
+	for _, sc := range scs {
+		for _, q := range []okr.Period{previous, current} {
+			m := atMinute(q.End.AddDate(0, 0, -1), sc.DigestMinute, loc)
+			if !now.Before(m) && now.Before(q.End.AddDate(0, 0, 7)) {
+				teams, keys = append(teams, sc.TeamID), append(keys, q.Label())
+			}
+		}
+	}
+	n, err := s.enqueueReports(ctx, okr.ReportSummary, teams, keys, s.now())
+	if err != nil {
+		return 0, fmt.Errorf("storage: due summaries: %w", err)
+	}
+	return n, nil
+}
+
+// atMinute returns the instant of a time of day, in minutes after
+// midnight, on the date of d in loc.
+func atMinute(d time.Time, minute int, loc *time.Location) time.Time {
+	d = d.In(loc)
+	return time.Date(d.Year(), d.Month(), d.Day(), minute/60, minute%60, 0, 0, loc)
+}

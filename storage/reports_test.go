@@ -1,0 +1,984 @@
+package storage_test
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/okrbot/okrbot/okr"
+	"github.com/okrbot/okrbot/storage"
+)
+
+// at returns an instant of 2027 in UTC.
+func at(month time.Month, day, hour, minute int) time.Time {
+	return time.Date(2027, month, day, hour, minute, 0, 0, time.UTC)
+}
+
+// mustUpdate records a value and confidence of a key result by user at `when`
+// and returns the update's id.
+func mustUpdate(tb testing.TB, s *storage.Store, user string, krID int64, value float64, confidence int, when time.Time) int64 {
+	tb.Helper()
+	ctx := context.Background()
+	ok, err := s.RecordCheckin(ctx, okr.CheckinAnswer{
+		UserID: user, At: when,
+		Updates: []okr.KRUpdate{{KeyResultID: krID, Value: value, Confidence: confidence}},
+	})
+	if err != nil || !ok {
+		tb.Fatalf("record update: got %v, %v", ok, err)
+	}
+	var id int64
+	if err := s.DB().GetContext(ctx, &id, `SELECT max(id) FROM kr_updates WHERE key_result_id = $1`, krID); err != nil {
+		tb.Fatal(err)
+	}
+	return id
+}
+
+// mustCorrect stores a correction of an update, made at `when`.
+func mustCorrect(tb testing.TB, s *storage.Store, user string, updateID int64, value float64, when time.Time) {
+	tb.Helper()
+	mustExec(tb, s, `
+		INSERT INTO kr_updates (key_result_id, value, confidence, user_id, corrects_id, created_at)
+		SELECT key_result_id, $2, confidence, $3, id, $4
+		FROM kr_updates
+		WHERE id = $1`, updateID, value, user, when)
+}
+
+// mustReading records a reading of a KPI read at `when`.
+func mustReading(tb testing.TB, s *storage.Store, kpiID int64, user string, value float64, when time.Time) {
+	tb.Helper()
+	if _, err := s.RecordReading(context.Background(), &okr.Reading{KPIID: kpiID, Value: value, UserID: user, At: when}); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// mustCheckinIn stores a check-in of user in team due at due, in state.
+func mustCheckinIn(tb testing.TB, s *storage.Store, teamID int64, user string, due time.Time, state okr.CheckinState) okr.Checkin {
+	tb.Helper()
+	c := mustCreateCheckin(tb, s, teamID, user, due)
+	if state != okr.Scheduled {
+		mustExec(tb, s, `UPDATE checkins SET state = $2 WHERE id = $1`, c.ID, state)
+		c.State = state
+	}
+	return c
+}
+
+// mustAnswer answers a check-in at `when` with blockers.
+func mustAnswer(tb testing.TB, s *storage.Store, c okr.Checkin, blockers string, when time.Time) {
+	tb.Helper()
+	ok, err := s.RecordCheckin(context.Background(), okr.CheckinAnswer{CheckinID: &c.ID, UserID: c.UserID, Blockers: blockers, At: when})
+	if err != nil || !ok {
+		tb.Fatalf("answer check-in: got %v, %v", ok, err)
+	}
+}
+
+func krIDs(krs []okr.KeyResult) []int64 {
+	ids := make([]int64, len(krs))
+	for i, kr := range krs {
+		ids[i] = kr.ID
+	}
+	return ids
+}
+
+func sorted(ss []string) []string {
+	ss = slices.Clone(ss)
+	slices.Sort(ss)
+	return ss
+}
+
+func approxEqual(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
+
+// show returns a progress that may be missing, for messages.
+func show(p *float64) string {
+	if p == nil {
+		return "none"
+	}
+	return fmt.Sprint(*p)
+}
+
+func TestDigestData(t *testing.T) {
+	ctx := context.Background()
+	s := MustOpenStore(t)
+	lead := unique("U")
+	team := mustCreateTeam(t, s, lead)
+	since := at(time.April, 9, 16, 0)
+
+	// The previous digest, posted at since; one posted after now and one
+	// pending do not count.
+	mustExec(t, s, `
+		INSERT INTO reports (team_id, kind, key, state, posted_at, created_at)
+		VALUES ($1, 'digest', '2027-04-09', 'posted', $2, $2),
+			($1, 'digest', 'manual:later', 'posted', $3, $3),
+			($1, 'digest', 'manual:pending', 'pending', NULL, $2),
+			($1, 'summary', '2027-Q4', 'posted', $4, $4)`,
+		team.ID, since, now.Add(time.Minute), now.Add(-time.Hour))
+
+	// An objective from before the previous digest.
+	a := newObjective(team.ID, lead, metricKR(lead, 0, 100), metricKR(lead, 0, 10))
+	mustCreateObjective(t, s, a, q1)
+	mustExec(t, s, `UPDATE objectives SET created_at = $2 WHERE id = $1`, a.ID, at(time.April, 2, 0, 0))
+	a1, a2 := a.KeyResults[0].ID, a.KeyResults[1].ID
+	mustUpdate(t, s, lead, a1, 20, 8, at(time.April, 5, 10, 0))
+	typo := mustUpdate(t, s, lead, a1, 40, 5, at(time.April, 9, 12, 0))
+	mustUpdate(t, s, lead, a1, 60, 5, at(time.April, 11, 10, 0))
+	mustUpdate(t, s, lead, a2, 5, 3, at(time.April, 8, 10, 0))
+	// The value reported on April 9 was 30, not 40.
+	mustCorrect(t, s, lead, typo, 30, now.Add(-time.Hour))
+
+	// An objective created since, and one closed, and one of next quarter.
+	b := newObjective(team.ID, lead, metricKR(lead, 0, 100), metricKR(lead, 0, 100))
+	mustCreateObjective(t, s, b, q1)
+	mustUpdate(t, s, lead, b.KeyResults[0].ID, 50, 7, now.Add(-time.Minute))
+	closed := newObjective(team.ID, lead, metricKR(lead, 0, 100))
+	closed.Status = okr.Closed
+	closed.KeyResults[0].Confidence = 2
+	mustCreateObjective(t, s, closed, q1)
+	later := newObjective(team.ID, lead, metricKR(lead, 0, 100))
+	later.KeyResults[0].Confidence = 1
+	mustCreateObjective(t, s, later, q2)
+
+	// KPIs: ten readings, then one after now; none; archived.
+	k1 := mustNewKPI(t, s, team.ID, lead)
+	for i := 1; i <= 10; i++ {
+		mustReading(t, s, k1.ID, lead, float64(100-i), at(time.April, i, 8, 0))
+	}
+	mustReading(t, s, k1.ID, lead, 50, now.Add(time.Hour))
+	k2 := mustNewKPI(t, s, team.ID, lead)
+	k3 := mustNewKPI(t, s, team.ID, lead)
+	if err := s.ArchiveKPI(ctx, k3.ID, now); err != nil {
+		t.Fatal(err)
+	}
+
+	// Check-ins due in the last week, and one before.
+	ua, ub, uc := unique("UA"), unique("UB"), unique("UC")
+	us, um, uw, up, uu, uold := unique("US"), unique("UM"), unique("UW"), unique("UP"), unique("UU"), unique("UO")
+	due := at(time.April, 5, 10, 0)
+	mustAnswer(t, s, mustCheckinIn(t, s, team.ID, ua, due, okr.Scheduled), "Waiting on legal", at(time.April, 10, 8, 0))
+	mustAnswer(t, s, mustCheckinIn(t, s, team.ID, ub, due, okr.Scheduled), "Answered before the last digest", at(time.April, 9, 12, 0))
+	mustAnswer(t, s, mustCheckinIn(t, s, team.ID, uc, due.Add(24*time.Hour), okr.Scheduled), "  \n", at(time.April, 11, 8, 0))
+	mustCheckinIn(t, s, team.ID, us, due, okr.Skipped)
+	mustCheckinIn(t, s, team.ID, um, due, okr.Missed)
+	mustCheckinIn(t, s, team.ID, uw, due, okr.Away)
+	mustCheckinIn(t, s, team.ID, up, now.Add(-time.Hour), okr.Sent)
+	mustCheckinIn(t, s, team.ID, uu, due, okr.Undeliverable)
+	mustAnswer(t, s, mustCheckinIn(t, s, team.ID, uold, now.Add(-okr.CycleLength), okr.Scheduled), "Still blocked", at(time.April, 11, 9, 0))
+	otherTeam := mustCreateTeam(t, s, lead)
+	mustAnswer(t, s, mustCheckinIn(t, s, otherTeam.ID, ua, due, okr.Scheduled), "Another team's", at(time.April, 10, 9, 0))
+
+	d, err := s.DigestData(ctx, team.ID, q1, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Team.ID != team.ID || d.Period.Label() != "2027-Q1" || !d.At.Equal(now) || !d.Since.Equal(since) {
+		t.Errorf("digest: got team %d, period %s, at %v, since %v, want %d, 2027-Q1, %v, %v",
+			d.Team.ID, d.Period, d.At, d.Since, team.ID, now, since)
+	}
+
+	t.Run("objectives", func(t *testing.T) {
+		if len(d.Objectives) != 2 {
+			t.Fatalf("objectives: got %d, want the 2 active ones of the quarter", len(d.Objectives))
+		}
+		da, db := d.Objectives[0], d.Objectives[1]
+		if da.Objective.ID != a.ID || db.Objective.ID != b.ID {
+			t.Fatalf("objectives: got %d and %d, want %d and %d", da.Objective.ID, db.Objective.ID, a.ID, b.ID)
+		}
+		if got := krIDs(da.Objective.KeyResults); !slices.Equal(got, []int64{a1, a2}) {
+			t.Errorf("key results: got %v, want %v", got, []int64{a1, a2})
+		}
+		// Now 60 of 100 and 5 of 10; at the last digest 30 (as corrected)
+		// and 5.
+		if !approxEqual(da.Progress, 0.55) {
+			t.Errorf("progress: got %v, want 0.55", da.Progress)
+		}
+		if da.Previous == nil || !approxEqual(*da.Previous, 0.4) {
+			t.Errorf("previous: got %s, want 0.4", show(da.Previous))
+		}
+		if !approxEqual(db.Progress, 0.25) || db.Previous != nil {
+			t.Errorf("created since: got progress %v previous %s, want 0.25 and none", db.Progress, show(db.Previous))
+		}
+	})
+
+	t.Run("at risk", func(t *testing.T) {
+		if got := krIDs(d.AtRisk); !slices.Equal(got, []int64{a2, a1}) {
+			t.Errorf("at risk: got %v, want %v (confidence 3, then 5)", got, []int64{a2, a1})
+		}
+	})
+
+	t.Run("KPIs", func(t *testing.T) {
+		if len(d.KPIs) != 2 {
+			t.Fatalf("KPIs: got %d, want the 2 active ones", len(d.KPIs))
+		}
+		byID := map[int64]okr.KPIStatus{}
+		for _, st := range d.KPIs {
+			byID[st.KPI.ID] = st
+		}
+		st := byID[k1.ID]
+		if want := []float64{97, 96, 95, 94, 93, 92, 91, 90}; !slices.Equal(st.Trend, want) {
+			t.Errorf("trend: got %v, want %v", st.Trend, want)
+		}
+		if st.Latest == nil || st.Latest.Value != 90 || !st.Latest.At.Equal(at(time.April, 10, 8, 0)) || st.Health != okr.Yellow {
+			t.Errorf("latest: got %+v, %s, want 90 read on April 10, yellow", st.Latest, st.Health)
+		}
+		if st := byID[k2.ID]; st.Latest != nil || st.Health != "" || len(st.Trend) != 0 {
+			t.Errorf("no readings: got %+v", st)
+		}
+	})
+
+	t.Run("blockers", func(t *testing.T) {
+		want := []okr.Blocker{
+			{UserID: ua, Text: "Waiting on legal", At: at(time.April, 10, 8, 0)},
+			{UserID: uold, Text: "Still blocked", At: at(time.April, 11, 9, 0)},
+		}
+		if len(d.Blockers) != len(want) {
+			t.Fatalf("blockers: got %+v, want %+v", d.Blockers, want)
+		}
+		for i := range want {
+			if got := d.Blockers[i]; got.UserID != want[i].UserID || got.Text != want[i].Text || !got.At.Equal(want[i].At) {
+				t.Errorf("blocker %d: got %+v, want %+v", i, got, want[i])
+			}
+		}
+	})
+
+	t.Run("participation", func(t *testing.T) {
+		got := d.Participation
+		want := okr.Participation{
+			Answered: sorted([]string{ua, ub, uc}), Skipped: []string{us}, Missed: []string{um},
+			Away: []string{uw}, Pending: []string{up},
+		}
+		got.Answered = sorted(got.Answered)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("participation:\ngot  %+v\nwant %+v", got, want)
+		}
+		if d.Empty() {
+			t.Error("Empty: got true")
+		}
+	})
+
+	t.Run("no previous digest", func(t *testing.T) {
+		fresh := mustCreateTeam(t, s, lead)
+		o := newObjective(fresh.ID, lead, metricKR(lead, 0, 100))
+		mustCreateObjective(t, s, o, q1)
+		mustExec(t, s, `UPDATE objectives SET created_at = $2 WHERE id = $1`, o.ID, at(time.April, 1, 0, 0))
+		d, err := s.DigestData(ctx, fresh.ID, q1, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !d.Since.Equal(now.Add(-7 * 24 * time.Hour)) {
+			t.Errorf("since: got %v, want a week before now", d.Since)
+		}
+		if len(d.Objectives) != 1 || d.Objectives[0].Previous != nil {
+			t.Errorf("objectives: got %+v, want one with no previous progress", d.Objectives)
+		}
+		if d.AtRisk != nil || len(d.KPIs) != 0 || len(d.Blockers) != 0 || d.Participation.Total() != 0 {
+			t.Errorf("got at risk %v, KPIs %v, blockers %v, participation %+v, want none", d.AtRisk, d.KPIs, d.Blockers, d.Participation)
+		}
+	})
+
+	t.Run("unknown team", func(t *testing.T) {
+		_, err := s.DigestData(ctx, -1, q1, now)
+		wantCode(t, err, okr.ENOTFOUND)
+	})
+}
+
+// summaryFixture is a team with a quarter (q1) of objectives, KPIs and
+// check-ins to summarise.
+type summaryFixture struct {
+	team                   *okr.Team
+	lead                   string
+	a, b, c                *okr.Objective
+	a1, a2, b1, b2         int64
+	b2Update               int64
+	kpi, archived, created *okr.KPI
+}
+
+// newSummaryFixture stores:
+//   - a, committed: a1 (0 → 100) at 20 on April 5, 50 on April 20, 80 on
+//     May 10 and 100 after the quarter; a2 (10 → 0) at 8 on April 10 and
+//     4 on June 1. At the end: 0.8 and 0.6, scoring 0.7.
+//   - b, aspirational: b1, a milestone done on May 15; b2 (0 → 10) at 3 on
+//     April 15, corrected to 2 on June 20. At the end: 1 and 0.2, scoring
+//     0.6.
+//   - c, aspirational, with no key results: 0.
+//   - a KPI green from before the quarter, yellow on April 11, red on May
+//     1, green on May 21, and red after the quarter; one red from April 1,
+//     green from April 21, archived on May 1; one archived before the
+//     quarter; one created after it.
+//   - check-ins of one person: answered twice, skipped, missed, away and
+//     undeliverable; of another: sent and never closed (April 26) and
+//     scheduled on May 10; one of March.
+func newSummaryFixture(t *testing.T, s *storage.Store) *summaryFixture {
+	t.Helper()
+	ctx := context.Background()
+	f := &summaryFixture{lead: unique("U")}
+	f.team = mustCreateTeam(t, s, f.lead)
+	lead := f.lead
+
+	f.a = newObjective(f.team.ID, lead, metricKR(lead, 0, 100), metricKR(lead, 10, 0))
+	mustCreateObjective(t, s, f.a, q1)
+	f.a1, f.a2 = f.a.KeyResults[0].ID, f.a.KeyResults[1].ID
+	mustUpdate(t, s, lead, f.a1, 20, 8, at(time.April, 5, 0, 0))
+	mustUpdate(t, s, lead, f.a1, 50, 8, at(time.April, 20, 0, 0))
+	mustUpdate(t, s, lead, f.a1, 80, 8, at(time.May, 10, 0, 0))
+	mustUpdate(t, s, lead, f.a1, 100, 9, at(time.July, 3, 0, 0))
+	mustUpdate(t, s, lead, f.a2, 8, 7, at(time.April, 10, 0, 0))
+	mustUpdate(t, s, lead, f.a2, 4, 7, at(time.June, 1, 0, 0))
+
+	f.b = newObjective(f.team.ID, lead,
+		okr.KeyResult{Title: "Launch", OwnerID: lead, Kind: okr.Milestone, Target: 1},
+		metricKR(lead, 0, 10))
+	f.b.Kind = okr.Aspirational
+	mustCreateObjective(t, s, f.b, q1)
+	f.b1, f.b2 = f.b.KeyResults[0].ID, f.b.KeyResults[1].ID
+	mustUpdate(t, s, lead, f.b1, 1, 8, at(time.May, 15, 0, 0))
+	f.b2Update = mustUpdate(t, s, lead, f.b2, 3, 4, at(time.April, 15, 0, 0))
+	mustCorrect(t, s, lead, f.b2Update, 2, at(time.June, 20, 0, 0))
+
+	f.c = newObjective(f.team.ID, lead)
+	f.c.Kind = okr.Aspirational
+	mustCreateObjective(t, s, f.c, q1)
+
+	f.kpi = mustNewKPI(t, s, f.team.ID, lead) // warning 95, critical 90
+	mustReading(t, s, f.kpi.ID, lead, 99, at(time.March, 20, 0, 0))
+	mustReading(t, s, f.kpi.ID, lead, 92, at(time.April, 11, 0, 0))
+	mustReading(t, s, f.kpi.ID, lead, 85, at(time.May, 1, 0, 0))
+	mustReading(t, s, f.kpi.ID, lead, 97, at(time.May, 21, 0, 0))
+	mustReading(t, s, f.kpi.ID, lead, 80, at(time.July, 5, 0, 0))
+	f.archived = mustNewKPI(t, s, f.team.ID, lead)
+	mustReading(t, s, f.archived.ID, lead, 80, at(time.April, 1, 0, 0))
+	mustReading(t, s, f.archived.ID, lead, 99, at(time.April, 21, 0, 0))
+	if err := s.ArchiveKPI(ctx, f.archived.ID, at(time.May, 1, 0, 0)); err != nil {
+		t.Fatal(err)
+	}
+	gone := mustNewKPI(t, s, f.team.ID, lead)
+	if err := s.ArchiveKPI(ctx, gone.ID, at(time.March, 1, 0, 0)); err != nil {
+		t.Fatal(err)
+	}
+	f.created = mustNewKPI(t, s, f.team.ID, lead)
+	mustExec(t, s, `UPDATE kpis SET created_at = $2 WHERE id = $1`, f.created.ID, at(time.July, 5, 0, 0))
+
+	u1, u2 := unique("U"), unique("U")
+	for _, c := range []struct {
+		due   time.Time
+		state okr.CheckinState
+	}{
+		{at(time.April, 5, 10, 0), okr.Answered},
+		{at(time.April, 12, 10, 0), okr.Answered},
+		{at(time.April, 19, 10, 0), okr.Skipped},
+		{at(time.April, 26, 10, 0), okr.Missed},
+		{at(time.May, 3, 10, 0), okr.Away},
+		{at(time.May, 10, 10, 0), okr.Undeliverable},
+		{at(time.March, 29, 10, 0), okr.Answered},
+	} {
+		mustCheckinIn(t, s, f.team.ID, u1, c.due, c.state)
+	}
+	mustCheckinIn(t, s, f.team.ID, u2, at(time.April, 26, 10, 0), okr.Sent)
+	mustCheckinIn(t, s, f.team.ID, u2, at(time.May, 10, 10, 0), okr.Scheduled)
+	return f
+}
+
+// objectiveScore returns the score of an objective in a summary.
+func objectiveScore(t *testing.T, sum *okr.Summary, id int64) okr.ObjectiveScore {
+	t.Helper()
+	for _, o := range sum.Objectives {
+		if o.Objective.ID == id {
+			return o
+		}
+	}
+	t.Fatalf("objective %d not in the summary", id)
+	return okr.ObjectiveScore{}
+}
+
+// krFinals returns the final values and scores of an objective's key results.
+func krFinals(o okr.ObjectiveScore) (finals, scores []float64) {
+	for _, k := range o.KRs {
+		finals, scores = append(finals, k.Final), append(scores, k.Score)
+	}
+	return finals, scores
+}
+
+func TestSummaryData(t *testing.T) {
+	ctx := context.Background()
+	s := MustOpenStore(t)
+	f := newSummaryFixture(t, s)
+	nan := math.NaN()
+
+	type grade struct {
+		score     float64
+		colour    okr.Colour
+		achieved  bool
+		carryOver bool
+		finals    []float64
+		scores    []float64
+	}
+	checkGrade := func(t *testing.T, sum *okr.Summary, o *okr.Objective, want grade) {
+		t.Helper()
+		g := objectiveScore(t, sum, o.ID)
+		finals, scores := krFinals(g)
+		if g.Score != want.score || g.Colour != want.colour || g.Achieved != want.achieved || g.CarryOver != want.carryOver ||
+			!slices.Equal(finals, want.finals) || !slices.Equal(scores, want.scores) {
+			t.Errorf("objective %d: got score %v %s achieved %v carry over %v finals %v scores %v,\nwant %v %s %v %v %v %v",
+				o.ID, g.Score, g.Colour, g.Achieved, g.CarryOver, finals, scores,
+				want.score, want.colour, want.achieved, want.carryOver, want.finals, want.scores)
+		}
+	}
+	checkSeries := func(t *testing.T, sum *okr.Summary, krID int64, want []float64) {
+		t.Helper()
+		for _, sr := range sum.Series {
+			if sr.KeyResultID != krID {
+				continue
+			}
+			if len(sr.Progress) != len(want) {
+				t.Fatalf("series of %d: got %v, want %v", krID, sr.Progress, want)
+			}
+			for i := range want {
+				if math.IsNaN(sr.Progress[i]) != math.IsNaN(want[i]) || (!math.IsNaN(want[i]) && !approxEqual(sr.Progress[i], want[i])) {
+					t.Errorf("series of %d: got %v, want %v", krID, sr.Progress, want)
+					return
+				}
+			}
+			return
+		}
+		t.Errorf("series of %d: none", krID)
+	}
+
+	t.Run("after the quarter", func(t *testing.T) {
+		end := at(time.July, 10, 12, 0)
+		sum, err := s.SummaryData(ctx, f.team.ID, q1, end)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.Team.ID != f.team.ID || sum.Period.Label() != "2027-Q1" || !sum.At.Equal(end) || sum.Closed {
+			t.Errorf("summary: got team %d, %s, at %v, closed %v", sum.Team.ID, sum.Period, sum.At, sum.Closed)
+		}
+		if got := []int64{sum.Objectives[0].Objective.ID, sum.Objectives[1].Objective.ID, sum.Objectives[2].Objective.ID}; !slices.Equal(got, []int64{f.a.ID, f.b.ID, f.c.ID}) || len(sum.Objectives) != 3 {
+			t.Fatalf("objectives: got %v, want a, b and c", got)
+		}
+		// The update of a1 after the quarter does not count.
+		checkGrade(t, sum, f.a, grade{0.7, okr.Green, false, false, []float64{80, 4}, []float64{0.8, 0.6}})
+		// b2's correction counts.
+		checkGrade(t, sum, f.b, grade{0.6, okr.Yellow, false, true, []float64{1, 2}, []float64{1, 0.2}})
+		checkGrade(t, sum, f.c, grade{0, okr.Red, false, true, nil, nil})
+
+		if len(sum.KPIs) != 2 || sum.KPIs[0].KPI.ID+sum.KPIs[1].KPI.ID != f.kpi.ID+f.archived.ID {
+			t.Fatalf("KPIs: got %+v, want the KPI and the one archived in the quarter", sum.KPIs)
+		}
+		for _, sh := range sum.KPIs {
+			switch sh.KPI.ID {
+			case f.kpi.ID:
+				// 91 days: green 10 + 41, yellow 20, red 20.
+				if !approxEqual(sh.Green, 51.0/91) || !approxEqual(sh.Yellow, 20.0/91) || !approxEqual(sh.Red, 20.0/91) || sh.Readings != 3 {
+					t.Errorf("KPI shares: got %+v, want green 51/91, yellow 20/91, red 20/91, 3 readings", sh)
+				}
+			case f.archived.ID:
+				// Red 20 days, then green 10 until it was archived.
+				if !approxEqual(sh.Red, 2.0/3) || !approxEqual(sh.Green, 1.0/3) || sh.Readings != 2 {
+					t.Errorf("archived KPI shares: got %+v, want red 2/3, green 1/3, 2 readings", sh)
+				}
+			}
+		}
+
+		// Answered 2; expected those 2, skipped, missed, and both of the
+		// other person's, whose cycles have ended.
+		if sum.Answered != 2 || sum.Expected != 6 {
+			t.Errorf("participation: got %d of %d, want 2 of 6", sum.Answered, sum.Expected)
+		}
+
+		if len(sum.Weeks) != 13 || !sum.Weeks[0].Equal(q1.Start) {
+			t.Errorf("weeks: got %d from %v, want 13 from %v", len(sum.Weeks), sum.Weeks[0], q1.Start)
+		}
+		if len(sum.Series) != 4 {
+			t.Errorf("series: got %d, want one per key result", len(sum.Series))
+		}
+		checkSeries(t, sum, f.a1, []float64{0.2, 0.2, 0.5, 0.5, 0.5, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8})
+		checkSeries(t, sum, f.b2, []float64{0, 0, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2})
+	})
+
+	t.Run("during the quarter", func(t *testing.T) {
+		mid := at(time.May, 12, 12, 0)
+		sum, err := s.SummaryData(ctx, f.team.ID, q1, mid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// a1 at 80, a2 at 8: 0.5. b1 not done yet, b2 at 2: 0.1.
+		checkGrade(t, sum, f.a, grade{0.5, okr.Yellow, false, false, []float64{80, 8}, []float64{0.8, 0.2}})
+		checkGrade(t, sum, f.b, grade{0.1, okr.Red, false, true, []float64{0, 2}, []float64{0, 0.2}})
+		for _, sh := range sum.KPIs {
+			// April 1 to May 12, noon: green 10 days, yellow 20, red 11.5.
+			if sh.KPI.ID == f.kpi.ID && (!approxEqual(sh.Green, 10.0/41.5) || !approxEqual(sh.Red, 11.5/41.5) || sh.Readings != 2) {
+				t.Errorf("KPI shares: got %+v, want green 10/41.5, red 11.5/41.5, 2 readings", sh)
+			}
+		}
+		// The other person's check-in of May 10 is still open.
+		if sum.Answered != 2 || sum.Expected != 5 {
+			t.Errorf("participation: got %d of %d, want 2 of 5", sum.Answered, sum.Expected)
+		}
+		checkSeries(t, sum, f.a1, []float64{0.2, 0.2, 0.5, 0.5, 0.5, 0.8, nan, nan, nan, nan, nan, nan, nan})
+	})
+
+	t.Run("another quarter", func(t *testing.T) {
+		sum, err := s.SummaryData(ctx, f.team.ID, q2, at(time.July, 10, 0, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sum.Objectives) != 0 || sum.Closed || sum.Answered != 0 || sum.Expected != 0 {
+			t.Errorf("Q2: got %+v", sum)
+		}
+	})
+
+	t.Run("unknown team", func(t *testing.T) {
+		_, err := s.SummaryData(ctx, -1, q1, now)
+		wantCode(t, err, okr.ENOTFOUND)
+	})
+}
+
+func TestCloseQuarter(t *testing.T) {
+	ctx := context.Background()
+	s := MustOpenStore(t)
+	f := newSummaryFixture(t, s)
+	next := newObjective(f.team.ID, f.lead, metricKR(f.lead, 0, 10))
+	mustCreateObjective(t, s, next, q2)
+	other := mustCreateTeam(t, s, f.lead)
+	others := newObjective(other.ID, f.lead, metricKR(f.lead, 0, 10))
+	mustCreateObjective(t, s, others, q1)
+
+	closedAt := at(time.July, 2, 9, 0)
+	n, err := s.CloseQuarter(ctx, f.team.ID, q1, f.lead, closedAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 3 {
+		t.Errorf("closed: got %d, want 3", n)
+	}
+	var rows []struct {
+		ID        int64      `db:"id"`
+		Status    string     `db:"status"`
+		Score     *float64   `db:"score"`
+		CarryOver bool       `db:"carry_over"`
+		ClosedAt  *time.Time `db:"closed_at"`
+		ClosedBy  string     `db:"closed_by"`
+	}
+	if err := s.DB().SelectContext(ctx, &rows, `
+		SELECT id, status, score, carry_over, closed_at, closed_by
+		FROM objectives
+		WHERE id = ANY(ARRAY[$1, $2, $3, $4, $5]::bigint[])
+		ORDER BY id`, f.a.ID, f.b.ID, f.c.ID, next.ID, others.ID); err != nil {
+		t.Fatal(err)
+	}
+	want := map[int64]struct {
+		score     float64
+		carryOver bool
+	}{f.a.ID: {0.7, false}, f.b.ID: {0.6, true}, f.c.ID: {0, true}}
+	for _, r := range rows {
+		w, closing := want[r.ID]
+		switch {
+		case !closing && (r.Status != "active" || r.Score != nil || r.ClosedAt != nil):
+			t.Errorf("objective %d of another quarter or team: got %+v, want it active", r.ID, r)
+		case closing && (r.Status != "closed" || r.Score == nil || *r.Score != w.score || r.CarryOver != w.carryOver ||
+			r.ClosedAt == nil || !r.ClosedAt.Equal(closedAt) || r.ClosedBy != f.lead):
+			t.Errorf("objective %d: got %+v (score %v), want closed at %v by %s, score %v, carry over %v",
+				r.ID, r, r.Score, closedAt, f.lead, w.score, w.carryOver)
+		}
+	}
+	var finals []float64
+	if err := s.DB().SelectContext(ctx, &finals, `
+		SELECT final_value FROM key_results WHERE id = ANY(ARRAY[$1, $2, $3, $4]::bigint[]) ORDER BY id`,
+		f.a1, f.a2, f.b1, f.b2); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(finals, []float64{80, 4, 1, 2}) {
+		t.Errorf("final values: got %v, want [80 4 1 2]", finals)
+	}
+
+	t.Run("again", func(t *testing.T) {
+		n, err := s.CloseQuarter(ctx, f.team.ID, q1, "USOMEONE", closedAt.Add(time.Hour))
+		if err != nil || n != 0 {
+			t.Errorf("closed again: got %d, %v, want 0", n, err)
+		}
+		var by string
+		if err := s.DB().GetContext(ctx, &by, `SELECT closed_by FROM objectives WHERE id = $1`, f.a.ID); err != nil || by != f.lead {
+			t.Errorf("closed by: got %q, %v, want %q", by, err, f.lead)
+		}
+	})
+
+	t.Run("the summary keeps the frozen grades", func(t *testing.T) {
+		// A late correction moves b2 to 10: b would score 1.0 now.
+		mustCorrect(t, s, f.lead, f.b2Update, 10, at(time.July, 5, 0, 0))
+		sum, err := s.SummaryData(ctx, f.team.ID, q1, at(time.July, 10, 0, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !sum.Closed {
+			t.Error("closed: got false")
+		}
+		b := objectiveScore(t, sum, f.b.ID)
+		finals, scores := krFinals(b)
+		if b.Score != 0.6 || b.Colour != okr.Yellow || b.Achieved || !b.CarryOver || !slices.Equal(finals, []float64{1, 2}) || !slices.Equal(scores, []float64{1, 0.2}) {
+			t.Errorf("b: got %v %s achieved %v carry over %v finals %v scores %v, want 0.6 yellow, not achieved, carried, [1 2], [1 0.2]",
+				b.Score, b.Colour, b.Achieved, b.CarryOver, finals, scores)
+		}
+		if b.Objective.Status != okr.Closed {
+			t.Errorf("status: got %s", b.Objective.Status)
+		}
+	})
+}
+
+func TestCarryOver(t *testing.T) {
+	ctx := context.Background()
+	s := MustOpenStore(t)
+	lead := unique("U")
+	team := mustCreateTeam(t, s, lead)
+
+	// Aspirational at 0.3: goes on. Its first key result is done, its
+	// milestone is not; the third is at 30 of 100, confidence 4.
+	parent := newObjective(team.ID, lead)
+	mustCreateObjective(t, s, parent, mustPeriod("2027"))
+	unfinished := newObjective(team.ID, lead,
+		metricKR(lead, 0, 10),
+		okr.KeyResult{Title: "Ship it", OwnerID: lead, Kind: okr.Milestone, Target: 1},
+		metricKR(lead, 0, 100))
+	unfinished.Kind = okr.Aspirational
+	unfinished.ParentID = &parent.ID
+	mustCreateObjective(t, s, unfinished, q1)
+	mustUpdate(t, s, lead, unfinished.KeyResults[0].ID, 10, 9, at(time.May, 1, 0, 0))
+	mustUpdate(t, s, lead, unfinished.KeyResults[2].ID, 30, 4, at(time.May, 1, 0, 0))
+	mustUpdate(t, s, lead, unfinished.KeyResults[2].ID, 60, 6, at(time.July, 2, 0, 0)) // next quarter's
+	// Aspirational at 0.7: a success. Committed at 0: not carried.
+	success := newObjective(team.ID, lead, metricKR(lead, 0, 10))
+	success.Kind = okr.Aspirational
+	mustCreateObjective(t, s, success, q1)
+	mustUpdate(t, s, lead, success.KeyResults[0].ID, 7, 8, at(time.May, 1, 0, 0))
+	committed := newObjective(team.ID, lead, metricKR(lead, 0, 10))
+	mustCreateObjective(t, s, committed, q1)
+
+	when := at(time.July, 3, 0, 0)
+	copies, err := s.CarryOver(ctx, team.ID, q1, "UCARRIER", when)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(copies) != 1 {
+		t.Fatalf("copies: got %d, want 1", len(copies))
+	}
+	c := copies[0]
+	if c.ID == 0 || c.TeamID != team.ID || c.Title != unfinished.Title || c.Description != unfinished.Description ||
+		c.OwnerID != lead || c.Kind != okr.Aspirational || c.Status != okr.Active || c.Period != "2027-Q2" ||
+		c.ParentID == nil || *c.ParentID != parent.ID || c.CreatedBy != "UCARRIER" || !c.CreatedAt.Equal(when) {
+		t.Errorf("copy: got %+v", c)
+	}
+	stored, err := s.ObjectivesByTeam(ctx, team.ID, "2027-Q2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stored) != 1 || stored[0].ID != c.ID {
+		t.Fatalf("objectives of 2027-Q2: got %v, want the copy", ids(stored))
+	}
+	var carriedFrom int64
+	if err := s.DB().GetContext(ctx, &carriedFrom, `SELECT carried_from FROM objectives WHERE id = $1`, c.ID); err != nil || carriedFrom != unfinished.ID {
+		t.Errorf("carried from: got %d, %v, want %d", carriedFrom, err, unfinished.ID)
+	}
+	type kr struct {
+		Title                  string
+		Kind                   okr.KRKind
+		Start, Target, Current float64
+		Confidence             int
+	}
+	var got []kr
+	for _, k := range stored[0].KeyResults {
+		got = append(got, kr{k.Title, k.Kind, k.Start, k.Target, k.Current, k.Confidence})
+	}
+	want := []kr{
+		{"Ship it", okr.Milestone, 0, 1, 0, 0},
+		{unfinished.KeyResults[2].Title, okr.Metric, 30, 100, 30, 6},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("key results of the copy:\ngot  %+v\nwant %+v", got, want)
+	}
+	if !reflect.DeepEqual(krIDs(c.KeyResults), krIDs(stored[0].KeyResults)) {
+		t.Errorf("returned key results: got %v, want %v", krIDs(c.KeyResults), krIDs(stored[0].KeyResults))
+	}
+
+	t.Run("again", func(t *testing.T) {
+		copies, err := s.CarryOver(ctx, team.ID, q1, "UCARRIER", when.Add(time.Hour))
+		if err != nil || len(copies) != 0 {
+			t.Errorf("again: got %v, %v, want none", copies, err)
+		}
+		n, err := s.CloseQuarter(ctx, team.ID, q1, lead, when)
+		if err != nil || n != 3 {
+			t.Fatalf("close: got %d, %v, want 3", n, err)
+		}
+		copies, err = s.CarryOver(ctx, team.ID, q1, "UCARRIER", when.Add(time.Hour))
+		if err != nil || len(copies) != 0 {
+			t.Errorf("after closing: got %v, %v, want none", copies, err)
+		}
+		if stored, err := s.ObjectivesByTeam(ctx, team.ID, "2027-Q2"); err != nil || len(stored) != 1 {
+			t.Errorf("objectives of 2027-Q2: got %v, %v, want the one copy", ids(stored), err)
+		}
+	})
+
+	t.Run("after closing", func(t *testing.T) {
+		team := mustCreateTeam(t, s, lead)
+		o := newObjective(team.ID, lead, metricKR(lead, 0, 100))
+		o.Kind = okr.Aspirational
+		mustCreateObjective(t, s, o, q1)
+		mustUpdate(t, s, lead, o.KeyResults[0].ID, 40, 5, at(time.June, 1, 0, 0))
+		if n, err := s.CloseQuarter(ctx, team.ID, q1, lead, when); err != nil || n != 1 {
+			t.Fatalf("close: got %d, %v, want 1", n, err)
+		}
+		// Moved after closing: the frozen final value holds.
+		mustUpdate(t, s, lead, o.KeyResults[0].ID, 45, 5, at(time.June, 2, 0, 0))
+		copies, err := s.CarryOver(ctx, team.ID, q1, lead, when.Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(copies) != 1 || len(copies[0].KeyResults) != 1 || copies[0].KeyResults[0].Start != 40 || copies[0].KeyResults[0].Current != 40 {
+			t.Fatalf("copies: got %+v, want one starting at 40", copies)
+		}
+		if copies, err := s.CarryOver(ctx, team.ID, q1, lead, when.Add(time.Hour)); err != nil || len(copies) != 0 {
+			t.Errorf("again: got %v, %v, want none", copies, err)
+		}
+	})
+}
+
+func TestReportOutbox(t *testing.T) {
+	ctx := context.Background()
+	s := mustOpenFresh(t)
+	lead := unique("U")
+	team := mustCreateTeam(t, s, lead)
+
+	t.Run("enqueue", func(t *testing.T) {
+		for _, tt := range []struct {
+			kind, key string
+			want      bool
+		}{
+			{okr.ReportDigest, "2027-04-16", true},
+			{okr.ReportDigest, "2027-04-16", false},
+			{okr.ReportSummary, "2027-04-16", true},
+			{okr.ReportDigest, "manual:1", true},
+		} {
+			created, err := s.EnqueueReport(ctx, team.ID, tt.kind, tt.key)
+			if err != nil || created != tt.want {
+				t.Errorf("enqueue %s %s: got %v, %v, want %v", tt.kind, tt.key, created, err, tt.want)
+			}
+		}
+		_, err := s.EnqueueReport(ctx, team.ID, "weekly", "x")
+		wantCode(t, err, okr.EINVALID)
+		_, err = s.EnqueueReport(ctx, team.ID, okr.ReportDigest, " ")
+		wantCode(t, err, okr.EINVALID)
+		_, err = s.EnqueueReport(ctx, -1, okr.ReportDigest, "x")
+		wantCode(t, err, okr.ENOTFOUND)
+	})
+
+	var first okr.Report
+	t.Run("claim", func(t *testing.T) {
+		got, err := s.ClaimReports(ctx, now, "poster-a", time.Minute, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || got[0].Key != "2027-04-16" || got[0].Kind != okr.ReportDigest || got[1].Kind != okr.ReportSummary {
+			t.Fatalf("claimed: got %+v, want the digest and the summary of 2027-04-16", got)
+		}
+		first = got[0]
+		if first.TeamID != team.ID || first.Attempts != 1 || first.Recovered || first.State != okr.ReportPending || !first.CreatedAt.Equal(now) {
+			t.Errorf("claimed: got %+v", first)
+		}
+		rest, err := s.ClaimReports(ctx, now, "poster-b", time.Minute, 10)
+		if err != nil || len(rest) != 1 || rest[0].Key != "manual:1" {
+			t.Fatalf("claimed by b: got %+v, %v, want manual:1 alone", rest, err)
+		}
+		if none, err := s.ClaimReports(ctx, now.Add(30*time.Second), "poster-b", time.Minute, 10); err != nil || len(none) != 0 {
+			t.Errorf("while claimed: got %+v, %v, want none", none, err)
+		}
+		if err := s.ReleaseReport(ctx, rest[0].ID, "poster-b", "Slack is down"); err != nil {
+			t.Fatal(err)
+		}
+		again, err := s.ClaimReports(ctx, now.Add(30*time.Second), "poster-b", time.Minute, 10)
+		if err != nil || len(again) != 1 || again[0].Recovered || again[0].Attempts != 2 || again[0].Reason != "Slack is down" {
+			t.Errorf("released: got %+v, %v, want manual:1, not recovered, a second attempt", again, err)
+		}
+	})
+
+	t.Run("recover", func(t *testing.T) {
+		got, err := s.ClaimReports(ctx, now.Add(2*time.Minute), "poster-b", time.Minute, 1)
+		if err != nil || len(got) != 1 || got[0].ID != first.ID || !got[0].Recovered || got[0].Attempts != 2 {
+			t.Fatalf("recovered: got %+v, %v, want the first report, recovered, attempt 2", got, err)
+		}
+		wantCode(t, s.MarkReportPosted(ctx, first.ID, "poster-a", "C1", "1.1", now), okr.ECONFLICT)
+		postedAt := now.Add(2 * time.Minute)
+		if err := s.MarkReportPosted(ctx, first.ID, "poster-b", "C1", "1.2", postedAt); err != nil {
+			t.Fatal(err)
+		}
+		r, err := s.Report(ctx, first.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.State != okr.ReportPosted || r.ChannelID != "C1" || r.MessageTS != "1.2" || r.PostedAt == nil || !r.PostedAt.Equal(postedAt) {
+			t.Errorf("posted: got %+v", r)
+		}
+		wantCode(t, s.MarkReportPosted(ctx, first.ID, "poster-b", "C1", "1.3", postedAt), okr.ECONFLICT)
+		if got, err := s.ClaimReports(ctx, now.Add(time.Hour), "poster-c", time.Minute, 10); err != nil || slices.ContainsFunc(got, func(r okr.Report) bool { return r.ID == first.ID }) {
+			t.Errorf("a posted report was claimed again: %+v, %v", got, err)
+		}
+	})
+
+	t.Run("fail", func(t *testing.T) {
+		created, err := s.EnqueueReport(ctx, team.ID, okr.ReportSummary, "2027-Q1")
+		if err != nil || !created {
+			t.Fatal(created, err)
+		}
+		got, err := s.ClaimReports(ctx, now.Add(3*time.Hour), "poster-d", time.Minute, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r okr.Report
+		for _, c := range got {
+			if c.Key == "2027-Q1" {
+				r = c
+			}
+		}
+		if r.ID == 0 {
+			t.Fatalf("claimed: got %+v, want the summary of 2027-Q1 among them", got)
+		}
+		wantCode(t, s.MarkReportFailed(ctx, r.ID, "poster-x", "nope"), okr.ECONFLICT)
+		if err := s.MarkReportFailed(ctx, r.ID, "poster-d", "channel_not_found"); err != nil {
+			t.Fatal(err)
+		}
+		stored, err := s.Report(ctx, r.ID)
+		if err != nil || stored.State != okr.ReportFailed || stored.Reason != "channel_not_found" {
+			t.Errorf("failed: got %+v, %v", stored, err)
+		}
+		wantCode(t, s.ReleaseReport(ctx, r.ID, "poster-d", "again"), okr.ECONFLICT)
+		_, err = s.Report(ctx, -1)
+		wantCode(t, err, okr.ENOTFOUND)
+	})
+
+	t.Run("the last posted digest is the next one's since", func(t *testing.T) {
+		d, err := s.DigestData(ctx, team.ID, q1, now.Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := now.Add(2 * time.Minute); !d.Since.Equal(want) {
+			t.Errorf("since: got %v, want %v", d.Since, want)
+		}
+	})
+}
+
+// reportKeys returns the keys of a kind of report, by team.
+func reportKeys(t *testing.T, s *storage.Store, kind string) map[int64][]string {
+	t.Helper()
+	var rows []struct {
+		TeamID int64  `db:"team_id"`
+		Key    string `db:"key"`
+	}
+	if err := s.DB().SelectContext(context.Background(), &rows, `
+		SELECT team_id, key FROM reports WHERE kind = $1 ORDER BY team_id, key`, kind); err != nil {
+		t.Fatal(err)
+	}
+	keys := map[int64][]string{}
+	for _, r := range rows {
+		keys[r.TeamID] = append(keys[r.TeamID], r.Key)
+	}
+	return keys
+}
+
+func TestDueDigests(t *testing.T) {
+	ctx := context.Background()
+	s := mustOpenFresh(t)
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lead := unique("U")
+	friday := mustCreateTeam(t, s, lead) // Friday 16:00
+	monday := mustCreateTeam(t, s, lead)
+	sc := okr.DefaultSchedule(monday.ID)
+	sc.DigestWeekday, sc.DigestMinute = time.Monday, 30
+	if err := s.UpdateSchedule(ctx, sc, lead); err != nil {
+		t.Fatal(err)
+	}
+	local := func(month time.Month, day, hour, minute int) time.Time {
+		return time.Date(2027, month, day, hour, minute, 0, 0, berlin)
+	}
+	for _, tt := range []struct {
+		name string
+		now  time.Time
+		want int
+	}{
+		{"Friday before the digest time", local(time.April, 16, 15, 59), 0},
+		{"Friday at the digest time", local(time.April, 16, 16, 0), 1},
+		{"Friday later", local(time.April, 16, 18, 0), 0},
+		{"Saturday, 24 hours on, nothing new", local(time.April, 17, 15, 59), 0},
+		{"Monday 00:29", local(time.April, 19, 0, 29), 0},
+		{"Tuesday 00:15, within a day of Monday's", local(time.April, 20, 0, 15), 1},
+		{"Tuesday 00:30, a day after", local(time.April, 20, 0, 30), 0},
+		{"the next Friday", local(time.April, 23, 16, 0), 1},
+	} {
+		n, err := s.DueDigests(ctx, tt.now.UTC(), berlin)
+		if err != nil || n != tt.want {
+			t.Errorf("%s: got %d, %v, want %d", tt.name, n, err, tt.want)
+		}
+	}
+	want := map[int64][]string{friday.ID: {"2027-04-16", "2027-04-23"}, monday.ID: {"2027-04-19"}}
+	if got := reportKeys(t, s, okr.ReportDigest); !reflect.DeepEqual(got, want) {
+		t.Errorf("digests: got %v, want %v", got, want)
+	}
+
+	// Without the one enqueued, the window still closes 24 hours on.
+	mustExec(t, s, `DELETE FROM reports WHERE team_id = $1`, monday.ID)
+	if n, err := s.DueDigests(ctx, local(time.April, 20, 0, 30).UTC(), berlin); err != nil || n != 0 {
+		t.Errorf("24 hours on: got %d, %v, want 0", n, err)
+	}
+	if n, err := s.DueDigests(ctx, local(time.April, 20, 0, 29).UTC(), berlin); err != nil || n != 1 {
+		t.Errorf("a minute before: got %d, %v, want 1", n, err)
+	}
+}
+
+func TestDueSummaries(t *testing.T) {
+	ctx := context.Background()
+	s := mustOpenFresh(t)
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lead := unique("U")
+	on := mustCreateTeam(t, s, lead) // digest time 16:00
+	off := mustCreateTeam(t, s, lead)
+	sc := okr.DefaultSchedule(off.ID)
+	sc.QuarterSummary = false
+	if err := s.UpdateSchedule(ctx, sc, lead); err != nil {
+		t.Fatal(err)
+	}
+	local := func(month time.Month, day, hour, minute int) time.Time {
+		return time.Date(2027, month, day, hour, minute, 0, 0, berlin)
+	}
+	var late *okr.Team
+	for _, tt := range []struct {
+		name string
+		now  time.Time
+		want int
+	}{
+		{"mid-quarter", local(time.May, 15, 12, 0), 0},
+		{"the last day, before the digest time", local(time.June, 30, 15, 59), 0},
+		{"the last day at the digest time", local(time.June, 30, 16, 0), 1},
+		{"a few days on", local(time.July, 4, 12, 0), 0},
+		{"a team created since, just within 7 days", local(time.July, 7, 23, 59), 1},
+		{"7 days after the quarter", local(time.July, 8, 0, 0), 0},
+	} {
+		if tt.name == "a team created since, just within 7 days" {
+			late = mustCreateTeam(t, s, lead)
+		}
+		n, err := s.DueSummaries(ctx, tt.now.UTC(), berlin, time.April)
+		if err != nil || n != tt.want {
+			t.Errorf("%s: got %d, %v, want %d", tt.name, n, err, tt.want)
+		}
+	}
+	mustCreateTeam(t, s, lead)
+	if n, err := s.DueSummaries(ctx, local(time.July, 8, 0, 0).UTC(), berlin, time.April); err != nil || n != 0 {
+		t.Errorf("a team created after 7 days: got %d, %v, want 0", n, err)
+	}
+	want := map[int64][]string{on.ID: {"2027-Q1"}, late.ID: {"2027-Q1"}}
+	if got := reportKeys(t, s, okr.ReportSummary); !reflect.DeepEqual(got, want) {
+		t.Errorf("summaries: got %v, want %v", got, want)
+	}
+}
