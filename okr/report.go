@@ -2,6 +2,7 @@ package okr
 
 import (
 	"math"
+	"slices"
 	"sort"
 	"time"
 )
@@ -189,8 +190,12 @@ func Weeks(p Period) []time.Time {
 // order given, each with the value, confidence, status and comment of the
 // latest correction of it (by CreatedAt, then ID), if any; a correction of
 // a correction corrects the update at the start of the chain. A correction
-// of an update not in updates is dropped.
+// of an update not in updates is dropped. With no correction among them,
+// it returns updates itself.
 func CorrectedUpdates(updates []KRUpdate) []KRUpdate {
+	if !slices.ContainsFunc(updates, func(u KRUpdate) bool { return u.CorrectsID != nil }) {
+		return updates
+	}
 	byID := make(map[int64]int, len(updates))
 	for i, u := range updates {
 		byID[u.ID] = i

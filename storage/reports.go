@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -38,11 +39,71 @@ type frozenKeyResult struct {
 }
 
 // periodObjectives is a team's objectives of a period, with their key
-// results and each key result's updates, corrected and in order of time.
+// results and each key result's updates, corrected and in order of time:
+// their values and times only.
 type periodObjectives struct {
 	objs    []gradedObjective
 	finals  map[int64]*float64 // frozen final value by key result
 	updates map[int64][]okr.KRUpdate
+}
+
+// reader runs the queries of reports: on the pool as statements prepared
+// once (the summaries of all teams run each a thousand times, and
+// planning them each time costs as much as running them), or in a
+// transaction as they are.
+type reader struct {
+	s  *Store
+	tx *sqlx.Tx
+}
+
+// stmt returns query prepared on the pool, preparing it the first time.
+func (r reader) stmt(ctx context.Context, query string) (*sqlx.Stmt, error) {
+	if st, ok := r.s.prepared.Load(query); ok {
+		return st.(*sqlx.Stmt), nil
+	}
+	st, err := r.s.db.PreparexContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := r.s.prepared.LoadOrStore(query, st); loaded {
+		st.Close()
+		return prev.(*sqlx.Stmt), nil
+	}
+	return st, nil
+}
+
+func (r reader) selectx(ctx context.Context, dest any, query string, args ...any) error {
+	if r.tx != nil {
+		return r.tx.SelectContext(ctx, dest, query, args...)
+	}
+	st, err := r.stmt(ctx, query)
+	if err != nil {
+		return err
+	}
+	return st.SelectContext(ctx, dest, args...)
+}
+
+func (r reader) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if r.tx != nil {
+		return r.tx.QueryContext(ctx, query, args...)
+	}
+	st, err := r.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+func (r reader) queryRow(ctx context.Context, query string, args ...any) *sqlx.Row {
+	if r.tx != nil {
+		return r.tx.QueryRowxContext(ctx, query, args...)
+	}
+	st, err := r.stmt(ctx, query)
+	if err != nil {
+		// A statement that cannot be prepared fails as it runs.
+		return r.s.db.QueryRowxContext(ctx, query, args...)
+	}
+	return st.QueryRowxContext(ctx, args...)
 }
 
 // objectiveQuery selects the objectives of a team ($1) in a period (label
@@ -58,7 +119,7 @@ const objectiveQuery = `
 // active ones when activeOnly, locked when lock), their key results, and
 // the updates of those made until `until` with every correction of them,
 // in three queries.
-func loadPeriodObjectives(ctx context.Context, q sqlx.QueryerContext, teamID int64, p okr.Period, until time.Time, activeOnly, lock bool) (*periodObjectives, error) {
+func loadPeriodObjectives(ctx context.Context, q reader, teamID int64, p okr.Period, until time.Time, activeOnly, lock bool) (*periodObjectives, error) {
 	query := objectiveQuery
 	if activeOnly {
 		query += ` AND o.status = 'active'`
@@ -68,7 +129,7 @@ func loadPeriodObjectives(ctx context.Context, q sqlx.QueryerContext, teamID int
 		query += ` FOR UPDATE OF o`
 	}
 	po := &periodObjectives{finals: map[int64]*float64{}, updates: map[int64][]okr.KRUpdate{}}
-	if err := sqlx.SelectContext(ctx, q, &po.objs, query, teamID, p.Label()); err != nil {
+	if err := q.selectx(ctx, &po.objs, query, teamID, p.Label()); err != nil {
 		return nil, fmt.Errorf("objectives: %w", err)
 	}
 	if len(po.objs) == 0 {
@@ -82,7 +143,7 @@ func loadPeriodObjectives(ctx context.Context, q sqlx.QueryerContext, teamID int
 		po.objs[i].KeyResults = []okr.KeyResult{}
 	}
 	var krs []frozenKeyResult
-	err := sqlx.SelectContext(ctx, q, &krs, `
+	err := q.selectx(ctx, &krs, `
 		SELECT `+keyResultColumns+`, kr.final_value
 		FROM key_results kr
 		WHERE kr.objective_id = ANY($1)
@@ -102,14 +163,7 @@ func loadPeriodObjectives(ctx context.Context, q sqlx.QueryerContext, teamID int
 	}
 	// Corrections are read whenever they were made: a correction says what
 	// the value was at the time of the update it corrects.
-	var updates []okr.KRUpdate
-	err = sqlx.SelectContext(ctx, q, &updates, `
-		SELECT u.id, u.key_result_id, u.value, u.confidence, u.status, u.comment,
-			u.user_id, u.checkin_id, u.corrects_id, u.created_at
-		FROM kr_updates u
-		WHERE u.key_result_id = ANY($1)
-			AND (u.created_at <= $2 OR u.corrects_id IS NOT NULL)
-		ORDER BY u.key_result_id, u.created_at, u.id`, pq.Array(krIDs), until)
+	updates, err := scanUpdates(ctx, q, krIDs, until)
 	if err != nil {
 		return nil, fmt.Errorf("key result updates: %w", err)
 	}
@@ -118,10 +172,51 @@ func loadPeriodObjectives(ctx context.Context, q sqlx.QueryerContext, teamID int
 		for end < len(updates) && updates[end].KeyResultID == updates[start].KeyResultID {
 			end++
 		}
-		po.updates[updates[start].KeyResultID] = okr.CorrectedUpdates(updates[start:end:end])
+		group := updates[start:end:end]
+		slices.SortFunc(group, byTime) // ties in time come in no order
+		po.updates[updates[start].KeyResultID] = okr.CorrectedUpdates(group)
 		start = end
 	}
 	return po, nil
+}
+
+// scanUpdates reads the updates of key results made until `until`, and
+// every correction of them, by key result and time. It reads only the
+// columns of kr_updates_kr_idx, in its order, so that the index alone
+// answers without a sort; it scans the rows, a thousand for a team's
+// quarter, by hand rather than by reflection, with their times in
+// microseconds since the epoch, which parse faster than timestamps.
+func scanUpdates(ctx context.Context, q reader, krIDs []int64, until time.Time) ([]okr.KRUpdate, error) {
+	rows, err := q.query(ctx, `
+		SELECT u.id, u.key_result_id, u.value, u.corrects_id,
+			CAST(extract(epoch FROM u.created_at) * 1000000 AS bigint)
+		FROM kr_updates u
+		WHERE u.key_result_id = ANY($1)
+			AND (u.created_at <= $2 OR u.corrects_id IS NOT NULL)
+		ORDER BY u.key_result_id, u.created_at`, pq.Array(krIDs), until)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	updates := make([]okr.KRUpdate, 0, 64*len(krIDs))
+	for rows.Next() {
+		var u okr.KRUpdate
+		var micros int64
+		if err := rows.Scan(&u.ID, &u.KeyResultID, &u.Value, &u.CorrectsID, &micros); err != nil {
+			return nil, err
+		}
+		u.CreatedAt = time.UnixMicro(micros).UTC()
+		updates = append(updates, u)
+	}
+	return updates, rows.Err()
+}
+
+// byTime orders updates by time, then id: the order in which they hold.
+func byTime(a, b okr.KRUpdate) int {
+	if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.ID, b.ID)
 }
 
 // final returns a key result's final value at `at`: the one its closing
@@ -153,13 +248,18 @@ func (po *periodObjectives) grade(o *gradedObjective, at time.Time) okr.Objectiv
 // lastDigest returns when a team's last digest posted before now was
 // posted, nil when none was.
 func (s *Store) lastDigest(ctx context.Context, teamID int64, now time.Time) (*time.Time, error) {
-	var at *time.Time
-	err := s.db.GetContext(ctx, &at, `
-		SELECT max(posted_at)
+	var at []time.Time
+	err := reader{s: s}.selectx(ctx, &at, `
+		SELECT posted_at
 		FROM reports
-		WHERE team_id = $1 AND kind = 'digest' AND state = 'posted' AND posted_at < $2`,
+		WHERE team_id = $1 AND kind = 'digest' AND state = 'posted' AND posted_at < $2
+		ORDER BY posted_at DESC
+		LIMIT 1`,
 		teamID, now)
-	return at, err
+	if err != nil || len(at) == 0 {
+		return nil, err
+	}
+	return &at[0], nil
 }
 
 // DigestData gathers a team's weekly digest for period p at now. Since is
@@ -196,7 +296,7 @@ func (s *Store) digestData(ctx context.Context, team *okr.Team, p okr.Period, no
 	if last != nil {
 		d.Since = *last
 	}
-	po, err := loadPeriodObjectives(ctx, s.db, team.ID, p, d.Since, true, false)
+	po, err := loadPeriodObjectives(ctx, reader{s: s}, team.ID, p, d.Since, true, false)
 	if err != nil {
 		return nil, err
 	}
@@ -239,7 +339,7 @@ const trendLength = 8
 // readings at or before now.
 func (s *Store) kpiStatuses(ctx context.Context, teamID int64, now time.Time) ([]okr.KPIStatus, error) {
 	var ks []okr.KPI
-	err := s.db.SelectContext(ctx, &ks, `
+	err := reader{s: s}.selectx(ctx, &ks, `
 		SELECT `+kpiColumns+`
 		FROM kpis k
 		WHERE k.team_id = $1 AND k.archived_at IS NULL
@@ -259,7 +359,7 @@ func (s *Store) kpiStatuses(ctx context.Context, teamID int64, now time.Time) ([
 		index[k.ID] = i
 	}
 	var rs []okr.Reading
-	err = s.db.SelectContext(ctx, &rs, `
+	err = reader{s: s}.selectx(ctx, &rs, `
 		SELECT r.id, r.kpi_id, r.value, r.read_at, r.user_id, r.note
 		FROM unnest(CAST($1 AS bigint[])) AS k (id)
 		CROSS JOIN LATERAL (
@@ -289,7 +389,7 @@ func (s *Store) blockers(ctx context.Context, teamID int64, since, now time.Time
 		Blockers   string    `db:"blockers"`
 		AnsweredAt time.Time `db:"answered_at"`
 	}
-	err := s.db.SelectContext(ctx, &rows, `
+	err := reader{s: s}.selectx(ctx, &rows, `
 		SELECT c.user_id, c.blockers, c.answered_at
 		FROM checkins c
 		WHERE c.team_id = $1 AND c.state = 'answered'
@@ -315,7 +415,7 @@ func (s *Store) participation(ctx context.Context, teamID int64, now time.Time) 
 		UserID string           `db:"user_id"`
 		State  okr.CheckinState `db:"state"`
 	}
-	err := s.db.SelectContext(ctx, &rows, `
+	err := reader{s: s}.selectx(ctx, &rows, `
 		SELECT DISTINCT ON (c.user_id) c.user_id, c.state
 		FROM checkins c
 		WHERE c.team_id = $1 AND c.due_at > $2 AND c.due_at <= $3
@@ -373,7 +473,7 @@ func (s *Store) SummaryData(ctx context.Context, teamID int64, p okr.Period, now
 
 func (s *Store) summaryData(ctx context.Context, team *okr.Team, p okr.Period, now time.Time) (*okr.Summary, error) {
 	at := okr.LastInstant(p.End, now)
-	po, err := loadPeriodObjectives(ctx, s.db, team.ID, p, at, false, false)
+	po, err := loadPeriodObjectives(ctx, reader{s: s}, team.ID, p, at, false, false)
 	if err != nil {
 		return nil, err
 	}
@@ -404,7 +504,7 @@ func (s *Store) summaryData(ctx context.Context, team *okr.Team, p okr.Period, n
 	if sum.KPIs, err = s.kpiShares(ctx, team.ID, p.Start, end, p.End); err != nil {
 		return nil, err
 	}
-	err = s.db.QueryRowxContext(ctx, `
+	err = reader{s: s}.queryRow(ctx, `
 		SELECT count(*) FILTER (WHERE c.state = 'answered'),
 			count(*) FILTER (WHERE c.state NOT IN ('away', 'undeliverable')
 				AND NOT (c.state IN ('scheduled', 'sending', 'sent') AND c.due_at > $4))
@@ -425,7 +525,7 @@ func (s *Store) summaryData(ctx context.Context, team *okr.Team, p okr.Period, n
 // before it.
 func (s *Store) kpiShares(ctx context.Context, teamID int64, from, to, periodEnd time.Time) ([]okr.KPIShare, error) {
 	var ks []okr.KPI
-	err := s.db.SelectContext(ctx, &ks, `
+	err := reader{s: s}.selectx(ctx, &ks, `
 		SELECT `+kpiColumns+`
 		FROM kpis k
 		WHERE k.team_id = $1 AND (k.archived_at IS NULL OR k.archived_at > $2)
@@ -442,21 +542,7 @@ func (s *Store) kpiShares(ctx context.Context, teamID int64, from, to, periodEnd
 	for i, k := range ks {
 		ids[i] = k.ID
 	}
-	var rs []okr.Reading
-	err = s.db.SelectContext(ctx, &rs, `
-		SELECT `+readingColumns+`
-		FROM kpi_readings r
-		WHERE r.kpi_id = ANY($1) AND r.read_at >= $2 AND r.read_at < $3
-		UNION ALL
-		SELECT b.id, b.kpi_id, b.value, b.read_at, b.user_id, b.note
-		FROM unnest(CAST($1 AS bigint[])) AS k (id)
-		CROSS JOIN LATERAL (
-			SELECT `+readingColumns+`
-			FROM kpi_readings r
-			WHERE r.kpi_id = k.id AND r.read_at < $2
-			ORDER BY r.read_at DESC, r.id DESC
-			LIMIT 1) b
-		ORDER BY kpi_id, read_at, id`, pq.Array(ids), from, to)
+	rs, err := scanReadings(ctx, reader{s: s}, ids, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("KPI readings: %w", err)
 	}
@@ -479,6 +565,45 @@ func (s *Store) kpiShares(ctx context.Context, teamID int64, from, to, periodEnd
 	return shares, nil
 }
 
+// scanReadings reads the readings of KPIs in [from, to) and the last one
+// of each before from, by KPI and time. Like scanUpdates, it reads only
+// the columns of kpi_readings_kpi_idx, by hand, with times in
+// microseconds.
+func scanReadings(ctx context.Context, q reader, kpiIDs []int64, from, to time.Time) ([]okr.Reading, error) {
+	rows, err := q.query(ctx, `
+		SELECT id, kpi_id, value, CAST(extract(epoch FROM read_at) * 1000000 AS bigint)
+		FROM (
+			SELECT r.id, r.kpi_id, r.value, r.read_at
+			FROM kpi_readings r
+			WHERE r.kpi_id = ANY($1) AND r.read_at >= $2 AND r.read_at < $3
+			UNION ALL
+			SELECT b.id, b.kpi_id, b.value, b.read_at
+			FROM unnest(CAST($1 AS bigint[])) AS k (id)
+			CROSS JOIN LATERAL (
+				SELECT r.id, r.kpi_id, r.value, r.read_at
+				FROM kpi_readings r
+				WHERE r.kpi_id = k.id AND r.read_at < $2
+				ORDER BY r.read_at DESC, r.id DESC
+				LIMIT 1) b
+		) r
+		ORDER BY kpi_id, read_at, id`, pq.Array(kpiIDs), from, to)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var rs []okr.Reading
+	for rows.Next() {
+		var r okr.Reading
+		var micros int64
+		if err := rows.Scan(&r.ID, &r.KPIID, &r.Value, &micros); err != nil {
+			return nil, err
+		}
+		r.At = time.UnixMicro(micros).UTC()
+		rs = append(rs, r)
+	}
+	return rs, rows.Err()
+}
+
 // CloseQuarter closes the team's active objectives of period p at now, by
 // the person by, in one transaction, freezing each one's grade (okr.Grade
 // at the period's end, or at now while it is under way): its score,
@@ -489,7 +614,7 @@ func (s *Store) CloseQuarter(ctx context.Context, teamID int64, p okr.Period, by
 	at := okr.LastInstant(p.End, now)
 	closed := 0
 	err := s.withTx(ctx, func(tx *sqlx.Tx) error {
-		po, err := loadPeriodObjectives(ctx, tx, teamID, p, at, true, true)
+		po, err := loadPeriodObjectives(ctx, reader{s: s, tx: tx}, teamID, p, at, true, true)
 		if err != nil || len(po.objs) == 0 {
 			return err
 		}
@@ -552,7 +677,7 @@ func (s *Store) CarryOver(ctx context.Context, teamID int64, from okr.Period, by
 	next := from.Next()
 	copies := []okr.Objective{}
 	err := s.withTx(ctx, func(tx *sqlx.Tx) error {
-		po, err := loadPeriodObjectives(ctx, tx, teamID, from, at, false, true)
+		po, err := loadPeriodObjectives(ctx, reader{s: s, tx: tx}, teamID, from, at, false, true)
 		if err != nil {
 			return err
 		}
