@@ -48,9 +48,8 @@ type periodObjectives struct {
 }
 
 // reader runs the queries of reports: on the pool as statements prepared
-// once (the summaries of all teams run each a thousand times, and
-// planning them each time costs as much as running them), or in a
-// transaction as they are.
+// once (the summaries of all teams run each of them a thousand times, and
+// planning is a good part of their cost), or in a transaction as they are.
 type reader struct {
 	s  *Store
 	tx *sqlx.Tx
@@ -116,9 +115,9 @@ const objectiveQuery = `
 	WHERE o.team_id = $1 AND p.label = $2`
 
 // loadPeriodObjectives reads a team's objectives of a period (only the
-// active ones when activeOnly, locked when lock), their key results, and
-// the updates of those made until `until` with every correction of them,
-// in three queries.
+// active ones when activeOnly), their key results (both locked, in that
+// order, when lock), and the updates of those made until `until` with
+// every correction of them, in three queries.
 func loadPeriodObjectives(ctx context.Context, q reader, teamID int64, p okr.Period, until time.Time, activeOnly, lock bool) (*periodObjectives, error) {
 	query := objectiveQuery
 	if activeOnly {
@@ -142,12 +141,18 @@ func loadPeriodObjectives(ctx context.Context, q reader, teamID int64, p okr.Per
 		index[ids[i]] = i
 		po.objs[i].KeyResults = []okr.KeyResult{}
 	}
-	var krs []frozenKeyResult
-	err := q.selectx(ctx, &krs, `
-		SELECT `+keyResultColumns+`, kr.final_value
+	krQuery := `
+		SELECT ` + keyResultColumns + `, kr.final_value
 		FROM key_results kr
 		WHERE kr.objective_id = ANY($1)
-		ORDER BY kr.objective_id, kr.position, kr.id`, pq.Array(ids))
+		ORDER BY kr.objective_id, kr.position, kr.id`
+	if lock {
+		// Check-ins of the key results wait, and those committed before
+		// are in the updates read next.
+		krQuery += ` FOR NO KEY UPDATE OF kr`
+	}
+	var krs []frozenKeyResult
+	err := q.selectx(ctx, &krs, krQuery, pq.Array(ids))
 	if err != nil {
 		return nil, fmt.Errorf("key results: %w", err)
 	}
@@ -301,6 +306,7 @@ func (s *Store) digestData(ctx context.Context, team *okr.Team, p okr.Period, no
 		return nil, err
 	}
 	d.Objectives = make([]okr.DigestObjective, len(po.objs))
+	d.AtRisk = []okr.KeyResult{}
 	for i, o := range po.objs {
 		do := okr.DigestObjective{Objective: o.Objective, Progress: o.Progress()}
 		if last != nil && !o.CreatedAt.After(d.Since) {
@@ -520,9 +526,8 @@ func (s *Store) summaryData(ctx context.Context, team *okr.Team, p okr.Period, n
 
 // kpiShares returns the health shares over [from, to) of a team's KPIs
 // created before periodEnd and not archived by from, by name; an archived
-// one's until its archiving. It
-// reads the KPIs, then their readings in the range with the last one
-// before it.
+// one's until its archiving. It reads the KPIs, then their readings in the
+// range with the last one of each before it.
 func (s *Store) kpiShares(ctx context.Context, teamID int64, from, to, periodEnd time.Time) ([]okr.KPIShare, error) {
 	var ks []okr.KPI
 	err := reader{s: s}.selectx(ctx, &ks, `
@@ -953,7 +958,7 @@ func (s *Store) DueDigests(ctx context.Context, now time.Time, loc *time.Locatio
 			}
 		}
 	}
-	n, err := s.enqueueReports(ctx, okr.ReportDigest, teams, keys, s.now())
+	n, err := s.enqueueReports(ctx, okr.ReportDigest, teams, keys, now.UTC().Round(time.Microsecond))
 	if err != nil {
 		return 0, fmt.Errorf("storage: due digests: %w", err)
 	}
@@ -982,7 +987,7 @@ func (s *Store) DueSummaries(ctx context.Context, now time.Time, loc *time.Locat
 			}
 		}
 	}
-	n, err := s.enqueueReports(ctx, okr.ReportSummary, teams, keys, s.now())
+	n, err := s.enqueueReports(ctx, okr.ReportSummary, teams, keys, now.UTC().Round(time.Microsecond))
 	if err != nil {
 		return 0, fmt.Errorf("storage: due summaries: %w", err)
 	}

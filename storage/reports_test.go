@@ -6,6 +6,7 @@ import (
 	"math"
 	"reflect"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -272,7 +273,7 @@ func TestDigestData(t *testing.T) {
 		if len(d.Objectives) != 1 || d.Objectives[0].Previous != nil {
 			t.Errorf("objectives: got %+v, want one with no previous progress", d.Objectives)
 		}
-		if d.AtRisk != nil || len(d.KPIs) != 0 || len(d.Blockers) != 0 || d.Participation.Total() != 0 {
+		if len(d.AtRisk) != 0 || len(d.KPIs) != 0 || len(d.Blockers) != 0 || d.Participation.Total() != 0 {
 			t.Errorf("got at risk %v, KPIs %v, blockers %v, participation %+v, want none", d.AtRisk, d.KPIs, d.Blockers, d.Participation)
 		}
 	})
@@ -739,6 +740,54 @@ func TestCarryOver(t *testing.T) {
 			t.Errorf("again: got %v, %v, want none", copies, err)
 		}
 	})
+}
+
+func TestCarryOverConcurrent(t *testing.T) {
+	ctx := context.Background()
+	s := MustOpenStore(t)
+	lead := unique("U")
+	team := mustCreateTeam(t, s, lead)
+	for range 3 {
+		o := newObjective(team.ID, lead, metricKR(lead, 0, 100))
+		o.Kind = okr.Aspirational
+		mustCreateObjective(t, s, o, q1)
+	}
+	const callers = 4
+	var wg sync.WaitGroup
+	copies := make([]int, callers)
+	closed := make([]int, callers)
+	errs := make([]error, 2*callers)
+	for i := range callers {
+		wg.Go(func() {
+			cs, err := s.CarryOver(ctx, team.ID, q1, lead, at(time.July, 1, 0, 0))
+			copies[i], errs[i] = len(cs), err
+		})
+		wg.Go(func() {
+			closed[i], errs[callers+i] = s.CloseQuarter(ctx, team.ID, q1, lead, at(time.July, 1, 0, 0))
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	sum := func(ns []int) (n int) {
+		for _, x := range ns {
+			n += x
+		}
+		return n
+	}
+	if got := sum(copies); got != 3 {
+		t.Errorf("copies: got %d (%v), want 3 in all", got, copies)
+	}
+	if got := sum(closed); got != 3 {
+		t.Errorf("closed: got %d (%v), want 3 in all", got, closed)
+	}
+	stored, err := s.ObjectivesByTeam(ctx, team.ID, "2027-Q2")
+	if err != nil || len(stored) != 3 {
+		t.Errorf("objectives of 2027-Q2: got %d, %v, want 3", len(stored), err)
+	}
 }
 
 func TestReportOutbox(t *testing.T) {
