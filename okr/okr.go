@@ -21,6 +21,9 @@ const (
 	// EUNDELIVERABLE says a message cannot reach a person, for good
 	// (deactivated, unknown, a bot); Message is the reason.
 	EUNDELIVERABLE = "undeliverable"
+	// ENOTHING says there was nothing to do: a scheduled report of a team
+	// with nothing to report is not posted.
+	ENOTHING = "nothing"
 )
 
 // Error is a domain error with a code and a message that is safe to show a user.

@@ -66,6 +66,7 @@ type Messenger interface {
 	SlackUser(ctx context.Context, id string) (okr.SlackUser, error)
 
 	AlertMessenger
+	ReportMessenger
 }
 
 // Delivery settings.

@@ -26,6 +26,7 @@ type fakeMessenger struct {
 	// before it answers, as if the lookup were slow.
 	afterFind func(okr.Checkin)
 	alertFakes
+	reportFakes
 }
 
 func (m *fakeMessenger) init() {
@@ -153,6 +154,7 @@ type countingObserver struct {
 
 func (o *countingObserver) JobRun(string, bool, time.Duration) {}
 func (o *countingObserver) AlertPosted(string)                 {}
+func (o *countingObserver) ReportPosted(string)                {}
 func (o *countingObserver) Checkin(state string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()

@@ -12,6 +12,8 @@ type Observer interface {
 	Checkin(state string)
 	// AlertPosted is one alert event posted in a channel.
 	AlertPosted(rule string)
+	// ReportPosted is one digest or summary posted in a channel.
+	ReportPosted(kind string)
 }
 
 type nopObserver struct{}
@@ -19,3 +21,4 @@ type nopObserver struct{}
 func (nopObserver) JobRun(string, bool, time.Duration) {}
 func (nopObserver) Checkin(string)                     {}
 func (nopObserver) AlertPosted(string)                 {}
+func (nopObserver) ReportPosted(string)                {}

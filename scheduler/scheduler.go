@@ -1,7 +1,6 @@
 // Package scheduler runs okrbot's timed work with gocron: pruning, check-ins
-// and reminders, alerts and the daily pace check, and (in later releases)
-// digests and quarter ends. What was
-// done lives in Postgres, never in the scheduler, so a restart loses nothing.
+// and reminders, alerts and the daily pace check, weekly digests and
+// quarterly summaries. What was done lives in Postgres, never in the scheduler, so a restart loses nothing.
 //
 // It depends on the domain (okr) and on the small interfaces it declares;
 // it imports neither Slack nor SQL.
@@ -26,6 +25,7 @@ type Store interface {
 	PruneEvents(ctx context.Context, olderThan time.Time) (int64, error)
 	CheckinStore
 	AlertStore
+	ReportStore
 }
 
 // EventRetention is how long processed events are remembered: far longer
@@ -34,9 +34,12 @@ const EventRetention = 7 * 24 * time.Hour
 
 // Config is the scheduler's setting.
 type Config struct {
-	// Location is the time zone of daily jobs.
+	// Location is the time zone of daily jobs and of digest times.
 	Location *time.Location
-	Logger   *slog.Logger
+	// FiscalYearStart is the month the fiscal year starts in, for quarter
+	// ends; January when zero.
+	FiscalYearStart time.Month
+	Logger          *slog.Logger
 	// Clock drives the jobs; the real clock when nil. Tests pass a fake one.
 	Clock clockwork.Clock
 	// InstanceID names this process in the claims it makes.
@@ -54,7 +57,8 @@ type Config struct {
 	// when zero.
 	LeaseTTL time.Duration
 	// JobDone, when set, is told of every finished run of a job (and of
-	// on-demand runs: checkins-now, alerts-now), with the time it started. Tests and the demo use it to move a fake clock
+	// on-demand runs: checkins-now, alerts-now, reports-now), with the time
+	// it started. Tests and the demo use it to move a fake clock
 	// only once the scheduler is idle.
 	JobDone func(job string, started time.Time)
 }
@@ -65,10 +69,12 @@ type Scheduler struct {
 	store     Store
 	checkins  CheckinStore
 	alerts    AlertStore
+	reports   ReportStore
 	messenger Messenger
 	log       *slog.Logger
 	clock     clockwork.Clock
 	loc       *time.Location
+	fyStart   time.Month
 	// id names this process in claims.
 	id      string
 	planned planned
@@ -78,11 +84,11 @@ type Scheduler struct {
 	leader  LeaderStore
 	// Work run on demand, outside the schedule (CheckinsNow, AlertsNow),
 	// stopped by Shutdown through adhocCtx.
-	sendNow, postNow *onDemand
-	adhocMu          sync.Mutex
-	adhoc            sync.WaitGroup
-	adhocCtx         context.Context
-	stopAdhoc        context.CancelFunc
+	sendNow, postNow, reportNow *onDemand
+	adhocMu                     sync.Mutex
+	adhoc                       sync.WaitGroup
+	adhocCtx                    context.Context
+	stopAdhoc                   context.CancelFunc
 }
 
 // onDemand is work run when asked rather than on a schedule: one run at a
@@ -163,8 +169,8 @@ func New(cfg Config, store Store, messenger Messenger) (*Scheduler, error) {
 		return nil, fmt.Errorf("scheduler: %w", err)
 	}
 	s := &Scheduler{
-		cron: cron, store: store, checkins: store, alerts: store, messenger: messenger,
-		log: cfg.Logger, clock: cfg.Clock, loc: cfg.Location,
+		cron: cron, store: store, checkins: store, alerts: store, reports: store, messenger: messenger,
+		log: cfg.Logger, clock: cfg.Clock, loc: cfg.Location, fyStart: cfg.FiscalYearStart,
 		id:      cfg.InstanceID,
 		lease:   cfg.ClaimLease,
 		jobDone: cfg.JobDone,
@@ -175,6 +181,10 @@ func New(cfg Config, store Store, messenger Messenger) (*Scheduler, error) {
 	s.adhocCtx, s.stopAdhoc = context.WithCancel(context.Background())
 	s.sendNow = &onDemand{name: "checkins-now", run: s.SendCheckins}
 	s.postNow = &onDemand{name: "alerts-now", run: s.PostAlerts}
+	s.reportNow = &onDemand{name: "reports-now", run: s.PostReports}
+	if s.fyStart == 0 {
+		s.fyStart = time.January
+	}
 	if s.id == "" {
 		s.id = "okrbot"
 	}
@@ -200,6 +210,8 @@ func New(cfg Config, store Store, messenger Messenger) (*Scheduler, error) {
 		// would replay every minute missed, where one round catches up all.
 		{"checkins", gocron.DurationJob(time.Minute), s.RunCheckins, true, true},
 		{"pace", daily(6, 0), s.CheckPace, false, false},
+		// Digests and summaries fall due at each team's digest time.
+		{"reports", gocron.DurationJob(time.Minute), s.RunReports, true, true},
 	}
 	for _, j := range jobs {
 		// No gocron singleton mode: runner keeps a job from overlapping itself.
