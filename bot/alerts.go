@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -58,34 +57,16 @@ func (b *Bot) PostAlert(ctx context.Context, ev okr.AlertEvent) (string, string,
 }
 
 // FindAlertPost looks for an alert event's message in its team's channel.
-// A channel whose history the bot cannot read holds no message of its.
 func (b *Bot) FindAlertPost(ctx context.Context, ev okr.AlertEvent) (string, string, bool, error) {
 	team, err := b.store.Team(ctx, ev.TeamID)
 	if err != nil {
 		return "", "", false, err
 	}
-	params := &slack.GetConversationHistoryParameters{
-		ChannelID: team.ChannelID, Oldest: slackTS(ev.CreatedAt.Add(-time.Minute)), Limit: 100, IncludeAllMetadata: true,
+	ts, found, err := b.findPost(ctx, team.ChannelID, ev.CreatedAt, alertEventType, "alert_event_id", ev.ID)
+	if !found || err != nil {
+		return "", "", false, err
 	}
-	want := strconv.FormatInt(ev.ID, 10)
-	for {
-		h, err := b.api.GetConversationHistoryContext(ctx, params)
-		if err != nil {
-			if okr.ErrorCode(asUnpostable(err)) == okr.EUNDELIVERABLE {
-				return "", "", false, nil
-			}
-			return "", "", false, err
-		}
-		for _, m := range h.Messages {
-			if m.Metadata.EventType == alertEventType && fmt.Sprint(m.Metadata.EventPayload["alert_event_id"]) == want {
-				return team.ChannelID, m.Timestamp, true, nil
-			}
-		}
-		if !h.HasMore || h.ResponseMetaData.NextCursor == "" {
-			return "", "", false, nil
-		}
-		params.Cursor = h.ResponseMetaData.NextCursor
-	}
+	return team.ChannelID, ts, true, nil
 }
 
 // ReportUnpostable tells each lead of the team, by DM, that an alert could

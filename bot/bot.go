@@ -50,6 +50,12 @@ type Config struct {
 	CheckinsNow func()
 	// AlertsNow asks the scheduler to post pending alerts at once.
 	AlertsNow func()
+	// ReportsNow asks the scheduler to post pending digests and summaries
+	// at once.
+	ReportsNow func()
+	// Chart draws a quarterly summary's chart as PNG; summaries have no
+	// chart when nil.
+	Chart func(*okr.Summary) ([]byte, error)
 	// NoRateLimit turns the bot's own Slack rate limiter off, for
 	// benchmarks against an emulator without limits.
 	NoRateLimit bool

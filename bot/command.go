@@ -47,6 +47,8 @@ var grammar = []commandSpec{
 	{"schedule", "/okr schedule", "(lead) this team's check-in and digest schedule", noArgs},
 	{"digest", "/okr digest", "post this team's weekly digest now", noArgs},
 	{"summary", "/okr summary [2027-Q1]", "post this team's quarterly summary now", optPeriod},
+	{"quarter close", "/okr quarter close [2027-Q1]", "(lead) close this team's quarter and freeze its scores", optPeriod},
+	{"quarter carry", "/okr quarter carry [2027-Q1]", "(lead) carry unfinished aspirational objectives into the next quarter", optPeriod},
 	{"export", "/okr export [2027-Q1]", "a CSV of check-ins, updates and readings, sent to me", optPeriod},
 	{"away", "/okr away until 2027-01-05", "no check-ins or reminders for me until then", awayUntil},
 	{"back", "/okr back", "end my time away", noArgs},

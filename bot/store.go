@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"time"
 
 	"github.com/okrbot/okrbot/okr"
 )
@@ -53,4 +54,21 @@ type Store interface {
 	KPIStore
 	ExportStore
 	HistoryStore
+	ReportStore
+}
+
+// ReportStore is what digests and summaries need of the database.
+type ReportStore interface {
+	// DigestData gathers a team's weekly digest at now, in period p.
+	DigestData(ctx context.Context, teamID int64, p okr.Period, now time.Time) (*okr.Digest, error)
+	// SummaryData gathers a team's summary of period p, as of now.
+	SummaryData(ctx context.Context, teamID int64, p okr.Period, now time.Time) (*okr.Summary, error)
+	// EnqueueReport puts a report in the outbox, once per team, kind and key.
+	EnqueueReport(ctx context.Context, teamID int64, kind, key string) (bool, error)
+	// CloseQuarter closes a team's active objectives of p, freezing their
+	// scores; it returns how many it closed.
+	CloseQuarter(ctx context.Context, teamID int64, p okr.Period, by string, now time.Time) (int, error)
+	// CarryOver copies the team's unfinished aspirational objectives of p
+	// into the next quarter, once; it returns the copies made.
+	CarryOver(ctx context.Context, teamID int64, from okr.Period, by string, now time.Time) ([]okr.Objective, error)
 }
