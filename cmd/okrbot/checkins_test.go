@@ -47,11 +47,19 @@ type clockHarness struct {
 	// syncs tells when runs of the users sync finish (a rounds fed with
 	// the sync's runs rather than the check-in rounds).
 	syncs *rounds
+	// fyStart is FISCAL_YEAR_START_MONTH; January when empty.
+	fyStart string
 }
 
 // mustStartAt runs okrbot against a new emulator with the demo workspace, a
 // fresh database and a fake clock set to start.
 func mustStartAt(tb testing.TB, start time.Time) *clockHarness {
+	tb.Helper()
+	return mustStartAtFY(tb, start, "1")
+}
+
+// mustStartAtFY is mustStartAt with a fiscal year starting in month fy.
+func mustStartAtFY(tb testing.TB, start time.Time, fy string) *clockHarness {
 	tb.Helper()
 	clock := clockwork.NewFakeClockAt(start)
 	emu := slackemu.New(slackemu.Options{Now: clock.Now})
@@ -61,6 +69,7 @@ func mustStartAt(tb testing.TB, start time.Time) *clockHarness {
 		harness: &harness{emu: emu, p: &player{emu: emu, clock: clock}, logs: &lockedBuffer{}},
 		clock:   clock,
 		dbURL:   pgtest.FreshDatabase(tb),
+		fyStart: fy,
 	}
 	h.start(tb)
 	return h
@@ -74,18 +83,18 @@ func (h *clockHarness) start(tb testing.TB) {
 	cfg := Config{
 		SlackBotToken: h.emu.BotToken(), SlackAppToken: h.emu.AppToken(), SlackAPIURL: h.emu.APIURL(),
 		DatabaseURL: h.dbURL, HTTPAddr: "127.0.0.1:0",
-		LogLevel: "debug", DefaultTimezone: "UTC", FiscalYearStartMonth: "1",
+		LogLevel: "debug", DefaultTimezone: "UTC", FiscalYearStartMonth: h.fyStart,
 	}
 	if err := cfg.Validate(needSlack | needDatabase); err != nil {
 		tb.Fatalf("config: %v", err)
 	}
 	m := NewMain(cfg, slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	m.Clock = h.clock
-	r, syncs := newRounds(), newRounds()
+	r, syncs := newRounds(), newRoundsOf("sync-users")
 	m.JobDone = func(job string, started time.Time) {
 		r.JobDone(job, started)
 		if job == "sync-users" {
-			syncs.JobDone("checkins", started)
+			syncs.JobDone(job, started)
 		}
 	}
 	run := runMain(tb, m, nil)

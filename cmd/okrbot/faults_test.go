@@ -95,7 +95,7 @@ func (f *fleet) start(tb testing.TB, name string, tune func(*Config, *Main)) *re
 		DatabaseURL: f.dbURL, HTTPAddr: "127.0.0.1:0",
 		LogLevel: "debug", DefaultTimezone: "UTC", FiscalYearStartMonth: "1",
 	}
-	r := &replica{name: name, logs: &lockedBuffer{}, checkins: newRounds(), syncs: newRounds()}
+	r := &replica{name: name, logs: &lockedBuffer{}, checkins: newRounds(), syncs: newRoundsOf("sync-users")}
 	m := NewMain(cfg, slog.New(slog.NewJSONHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	m.Clock, m.LeaseTTL = f.clock, fleetLeaseTTL
 	m.JobDone = func(job string, started time.Time) {
@@ -105,7 +105,7 @@ func (f *fleet) start(tb testing.TB, name string, tune func(*Config, *Main)) *re
 		f.rounds.JobDone(job, started)
 		r.checkins.JobDone(job, started)
 		if job == "sync-users" {
-			r.syncs.JobDone("checkins", started)
+			r.syncs.JobDone(job, started)
 		}
 	}
 	if tune != nil {

@@ -24,6 +24,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/okrbot/okrbot/bot"
+	"github.com/okrbot/okrbot/chart"
 	"github.com/okrbot/okrbot/scheduler"
 	"github.com/okrbot/okrbot/storage"
 )
@@ -254,12 +255,14 @@ func (m *Main) Run(ctx context.Context) error {
 		Now:             now,
 		CheckinsNow:     func() { sched.CheckinsNow() },
 		AlertsNow:       func() { sched.AlertsNow() },
+		ReportsNow:      func() { sched.ReportsNow() },
+		Chart:           chart.Progress,
 		NoRateLimit:     m.NoRateLimit,
 		Connections:     m.Config.conns,
 		Observer:        m.metrics,
 	}, st)
 	sched, err = scheduler.New(scheduler.Config{
-		Location: m.Config.location, Logger: m.Log, Clock: m.Clock, InstanceID: id,
+		Location: m.Config.location, FiscalYearStart: m.Config.fyStart, Logger: m.Log, Clock: m.Clock, InstanceID: id,
 		ClaimLease: m.Config.lease, JobDone: m.JobDone, Observer: m.metrics,
 		Leader: st, LeaseTTL: m.LeaseTTL,
 	}, st, m.Bot)

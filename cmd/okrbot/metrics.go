@@ -21,6 +21,7 @@ type metrics struct {
 	slackTime   *prometheus.HistogramVec
 	checkins    *prometheus.CounterVec
 	alerts      *prometheus.CounterVec
+	reports     *prometheus.CounterVec
 	jobRuns     *prometheus.CounterVec
 	jobDuration *prometheus.HistogramVec
 }
@@ -48,6 +49,9 @@ func newMetrics() *metrics {
 		checkins: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "okrbot_checkins_total", Help: "Check-ins reaching a state: sent, answered, skipped, missed, away, undeliverable.",
 		}, []string{"state"}),
+		reports: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "okrbot_reports_posted_total", Help: "Weekly digests and quarterly summaries posted in team channels, by kind.",
+		}, []string{"kind"}),
 		alerts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "okrbot_alerts_posted_total", Help: "Alert messages posted in team channels, by rule.",
 		}, []string{"rule"}),
@@ -59,7 +63,7 @@ func newMetrics() *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.01, 4, 10),
 		}, []string{"job"}),
 	}
-	m.registry.MustRegister(m.envelopes, m.redelivered, m.ackLatency, m.slackCalls, m.slackTime, m.checkins, m.alerts, m.jobRuns, m.jobDuration,
+	m.registry.MustRegister(m.envelopes, m.redelivered, m.ackLatency, m.slackCalls, m.slackTime, m.checkins, m.alerts, m.reports, m.jobRuns, m.jobDuration,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -93,6 +97,9 @@ func (m *metrics) Checkin(state string) { m.checkins.WithLabelValues(state).Inc(
 
 // AlertPosted implements scheduler.Observer.
 func (m *metrics) AlertPosted(rule string) { m.alerts.WithLabelValues(rule).Inc() }
+
+// ReportPosted implements scheduler.Observer.
+func (m *metrics) ReportPosted(kind string) { m.reports.WithLabelValues(kind).Inc() }
 
 // JobRun implements scheduler.Observer.
 func (m *metrics) JobRun(job string, failed bool, took time.Duration) {

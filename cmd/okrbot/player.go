@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -102,46 +103,61 @@ func (p *player) slashModal(ctx context.Context, user, channel, text string) (sl
 }
 
 // schedulerTimers is how many timers okrbot's scheduler waits on between
-// runs: one per job (prune-events, sync-users, checkins, pace).
-const schedulerTimers = 4
+// runs: one per job (prune-events, sync-users, checkins, pace, reports).
+const schedulerTimers = 5
 
-// rounds records the start of the latest finished check-in round; it is
-// the scheduler's JobDone hook.
+// rounds records the start of the latest finished run of some jobs; a
+// round at a time is over once each of them ran at that time or later. It
+// is the scheduler's JobDone hook.
 type rounds struct {
 	mu   sync.Mutex
-	last time.Time
+	want []string
+	last map[string]time.Time
 	done chan struct{} // closed and replaced at every finished round
 }
 
-func newRounds() *rounds { return &rounds{done: make(chan struct{})} }
+// newRounds follows the jobs that run every minute: check-ins (a run on
+// demand counts) and reports.
+func newRounds() *rounds { return newRoundsOf("checkins", "reports") }
+
+// newRoundsOf follows the named jobs.
+func newRoundsOf(jobs ...string) *rounds {
+	return &rounds{want: jobs, last: map[string]time.Time{}, done: make(chan struct{})}
+}
 
 // JobDone is the scheduler's hook.
 func (r *rounds) JobDone(job string, started time.Time) {
-	if job != "checkins" && job != "checkins-now" {
+	name := strings.TrimSuffix(job, "-now")
+	if name == "alerts" || !slices.Contains(r.want, name) {
 		return
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if started.After(r.last) {
-		r.last = started
+	if started.After(r.last[name]) {
+		r.last[name] = started
 	}
 	close(r.done)
 	r.done = make(chan struct{})
 }
 
-// waitRound waits for a check-in round that started at t or later to finish.
+// waitRound waits for a run of each job followed that started at t or
+// later to finish.
 func (r *rounds) waitRound(ctx context.Context, t time.Time) error {
 	for {
 		r.mu.Lock()
-		last, done := r.last, r.done
+		behind := false
+		for _, j := range r.want {
+			behind = behind || r.last[j].Before(t)
+		}
+		done := r.done
 		r.mu.Unlock()
-		if !last.Before(t) {
+		if !behind {
 			return nil
 		}
 		select {
 		case <-done:
 		case <-ctx.Done():
-			return fmt.Errorf("no check-in round ran at %s: %w", t.Format(time.RFC3339), ctx.Err())
+			return fmt.Errorf("no round of %s ran at %s: %w", strings.Join(r.want, " and "), t.Format(time.RFC3339), ctx.Err())
 		}
 	}
 }
