@@ -81,8 +81,13 @@ func TestCloseQuarter(t *testing.T) {
 	})
 
 	t.Run("the summary keeps the frozen grades", func(t *testing.T) {
-		// A late correction moves b2 to 10: b would score 1.0 now.
-		mustCorrect(t, s, f.lead, f.b2Update, 10, at(time.July, 5, 0, 0))
+		// A late correction (of the correction: an update is corrected
+		// once) moves b2 to 10: b would score 1.0 now.
+		var correction int64
+		if err := s.DB().GetContext(ctx, &correction, `SELECT id FROM kr_updates WHERE corrects_id = $1`, f.b2Update); err != nil {
+			t.Fatal(err)
+		}
+		mustCorrect(t, s, f.lead, correction, 10, at(time.July, 5, 0, 0))
 		sum, err := s.SummaryData(ctx, f.team.ID, q1, at(time.July, 10, 0, 0))
 		if err != nil {
 			t.Fatal(err)

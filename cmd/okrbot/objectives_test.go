@@ -262,7 +262,7 @@ func TestCommandsHelpAndUnknown(t *testing.T) {
 	}
 	mustContain(t, h.slash(t, alice, "frobnicate"), "I don't know `/okr frobnicate`", "/okr team create NAME")
 	mustContain(t, h.slash(t, alice, "new please"), "takes nothing after it", "Usage")
-	mustContain(t, h.slash(t, alice, "digest"), "not built yet")
+	mustContain(t, h.slash(t, alice, "digest"), "This channel has no team yet")
 	mustContain(t, h.slash(t, alice, "list help"), "/okr list [@user|#channel]")
 
 	// In a team's channel, help also shows the team's schedule.
