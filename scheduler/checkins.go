@@ -29,6 +29,9 @@ type CheckinStore interface {
 	ClaimDueCheckins(ctx context.Context, now time.Time, by string, lease time.Duration, limit int) ([]okr.Checkin, error)
 	// MarkCheckinSent records a delivered DM, if `by` still holds the claim.
 	MarkCheckinSent(ctx context.Context, id int64, by, channel, ts string, at time.Time) error
+	// MarkCheckinsSent records many delivered DMs in one statement and
+	// returns the ids of those whose claim `by` no longer held.
+	MarkCheckinsSent(ctx context.Context, sent []okr.SentDM, by string, at time.Time) ([]int64, error)
 	// ReleaseCheckin returns a claimed check-in to scheduled, to try again.
 	ReleaseCheckin(ctx context.Context, id int64, by, reason string) error
 	// SetCheckinState ends a claimed or open check-in in a final state
@@ -66,6 +69,13 @@ type Messenger interface {
 	SlackUser(ctx context.Context, id string) (okr.SlackUser, error)
 
 	AlertMessenger
+}
+
+// checkinPreparer is a Messenger that loads what a batch of check-ins'
+// DMs show at once, rather than one DM at a time; the func it returns
+// forgets what it loaded.
+type checkinPreparer interface {
+	PrepareCheckins(ctx context.Context, cs []okr.Checkin) (forget func())
 }
 
 // Delivery settings.
@@ -199,9 +209,20 @@ func outcomeUnknown(err error) bool {
 // concurrency, until none is left or a whole batch failed (Slack is down:
 // the next round tries again, rather than this one spinning).
 func (s *Scheduler) SendCheckins(ctx context.Context) error {
+	var sent sentLog
+	prep, _ := s.messenger.(checkinPreparer)
 	stalled, err := drainQueue(ctx, func() ([]okr.Checkin, error) {
 		return s.checkins.ClaimDueCheckins(ctx, s.clock.Now(), s.id, s.lease, sendBatch)
-	}, sendWorkers, func(c okr.Checkin) bool { return s.deliver(ctx, c) })
+	}, sendWorkers, func(c okr.Checkin) bool { return s.deliver(ctx, c, &sent) }, func(batch []okr.Checkin) func() {
+		forget := func() {}
+		if prep != nil {
+			forget = prep.PrepareCheckins(ctx, batch)
+		}
+		return func() {
+			forget()
+			s.flushSent(ctx, &sent)
+		}
+	})
 	if err != nil {
 		if ctx.Err() != nil {
 			return err
@@ -214,10 +235,51 @@ func (s *Scheduler) SendCheckins(ctx context.Context) error {
 	return nil
 }
 
+// sentLog collects the DMs of a batch that went out, to record them in one
+// statement once the batch is done.
+type sentLog struct {
+	mu   sync.Mutex
+	dms  []okr.SentDM
+	logs map[int64]*slog.Logger
+}
+
+func (l *sentLog) add(log *slog.Logger, dm okr.SentDM) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.logs == nil {
+		l.logs = map[int64]*slog.Logger{}
+	}
+	l.dms = append(l.dms, dm)
+	l.logs[dm.CheckinID] = log
+}
+
+// flushSent records the batch's DMs. One that is not recorded (the claim
+// moved on, or the database failed) is found in the DM history by the
+// claim that recovers it.
+func (s *Scheduler) flushSent(ctx context.Context, l *sentLog) {
+	l.mu.Lock()
+	dms, logs := l.dms, l.logs
+	l.dms, l.logs = nil, nil
+	l.mu.Unlock()
+	if len(dms) == 0 {
+		return
+	}
+	// Recording must happen even when shutting down: the DMs are out.
+	lost, err := s.checkins.MarkCheckinsSent(context.WithoutCancel(ctx), dms, s.id, s.clock.Now())
+	if err != nil {
+		s.log.Error("DMs sent but not recorded; the DM history will tell", slog.Int("count", len(dms)), slog.String("error", err.Error()))
+		return
+	}
+	for _, id := range lost {
+		logs[id].Error("DM sent but not recorded; the DM history will tell",
+			slog.String("error", "that check-in is no longer claimed by this sender"))
+	}
+}
+
 // deliver sends one claimed check-in and records what happened. It reports
 // whether the check-in reached a final state (sent, away, undeliverable)
 // rather than being released to try again.
-func (s *Scheduler) deliver(ctx context.Context, c okr.Checkin) bool {
+func (s *Scheduler) deliver(ctx context.Context, c okr.Checkin, sent *sentLog) bool {
 	log := s.log.With(slog.Int64("checkin_id", c.ID), slog.String("user_id", c.UserID), slog.Int64("team_id", c.TeamID))
 	// A claim taken over from a dead sender: the DM may be out already.
 	if c.Recovered {
@@ -230,17 +292,13 @@ func (s *Scheduler) deliver(ctx context.Context, c okr.Checkin) bool {
 			return false
 		}
 		if found {
-			s.markSent(ctx, log, c, ch, ts)
+			s.markSent(log, c, ch, ts, sent)
 			return true
 		}
 	}
-	until, err := s.checkins.AwayUntil(ctx, c.UserID)
-	if err != nil {
-		s.release(ctx, log, c, err.Error())
-		return false
-	}
-	// Away is judged on the cycle's date where the person lives.
-	if okr.AwayOn(until, c.CycleStart) {
+	// Away (read with the claim) is judged on the cycle's date where the
+	// person lives.
+	if okr.AwayOn(c.AwayUntil, c.CycleStart) {
 		if err := s.checkins.SetCheckinState(ctx, c.ID, okr.Away, "away"); err != nil {
 			log.Error("cannot mark away", slog.String("error", err.Error()))
 		}
@@ -273,17 +331,15 @@ func (s *Scheduler) deliver(ctx context.Context, c okr.Checkin) bool {
 		s.release(ctx, log, c, err.Error())
 		return false
 	}
-	s.markSent(ctx, log, c, ch, ts)
+	s.markSent(log, c, ch, ts, sent)
 	return true
 }
 
-func (s *Scheduler) markSent(ctx context.Context, log *slog.Logger, c okr.Checkin, ch, ts string) {
-	// Recording must happen even when shutting down: the DM is out.
-	ctx = context.WithoutCancel(ctx)
+// markSent counts a DM that went out and logs it to be recorded with its
+// batch.
+func (s *Scheduler) markSent(log *slog.Logger, c okr.Checkin, ch, ts string, sent *sentLog) {
 	s.obs.Checkin(string(okr.Sent))
-	if err := s.checkins.MarkCheckinSent(ctx, c.ID, s.id, ch, ts, s.clock.Now()); err != nil {
-		log.Error("DM sent but not recorded; the DM history will tell", slog.String("error", err.Error()))
-	}
+	sent.add(log, okr.SentDM{CheckinID: c.ID, Channel: ch, TS: ts})
 }
 
 func (s *Scheduler) release(ctx context.Context, log *slog.Logger, c okr.Checkin, reason string) {
