@@ -1080,3 +1080,107 @@ func TestCheckinsAtScale(t *testing.T) {
 		return len(closed)
 	})
 }
+
+// TestBatchedDelivery checks what a batch of check-in DMs reads and writes
+// at once: absences with the claim, people, key results and KPIs of many,
+// and the DMs recorded in one statement.
+func TestBatchedDelivery(t *testing.T) {
+	ctx := context.Background()
+	s := mustOpenFresh(t)
+	lead := unique("U")
+	team, other := mustCreateTeam(t, s, lead), mustCreateTeam(t, s, lead)
+	owner, away, nobody := unique("U"), unique("U"), unique("U")
+	mustCreateObjective(t, s, newObjective(team.ID, lead, metricKR(owner, 0, 10), metricKR(away, 1, 2)), q1)
+	mustCreateObjective(t, s, newObjective(other.ID, lead, metricKR(owner, 5, 6)), q1)
+	mustCreateKPI(t, s, team.ID, owner, false)
+	mustCreateKPI(t, s, other.ID, owner, false)
+	mustCreateKPI(t, s, team.ID, away, true)
+
+	t.Run("key results of many, as of one", func(t *testing.T) {
+		pairs := []okr.TeamMember{{UserID: owner, TeamID: team.ID}, {UserID: owner, TeamID: other.ID}, {UserID: away, TeamID: team.ID}, {UserID: nobody, TeamID: team.ID}}
+		got, err := s.OwnedKeyResultsOf(ctx, pairs, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range pairs {
+			want, err := s.OwnedKeyResults(ctx, p.UserID, p.TeamID, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g := got[p]; len(g) != len(want) || (len(want) > 0 && !reflect.DeepEqual(g, want)) {
+				t.Errorf("%+v: got %+v, want %+v", p, g, want)
+			}
+		}
+		if len(got[pairs[0]]) != 1 || len(got[pairs[1]]) != 1 || len(got[pairs[3]]) != 0 {
+			t.Errorf("counts: %d, %d, %d", len(got[pairs[0]]), len(got[pairs[1]]), len(got[pairs[3]]))
+		}
+	})
+
+	t.Run("KPIs and people of many", func(t *testing.T) {
+		got, err := s.KPIsOwnedByAny(ctx, []string{owner, away, nobody})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range []string{owner, away, nobody} {
+			want, err := s.KPIsOwnedBy(ctx, u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got[u]) != len(want) || (len(want) > 0 && !reflect.DeepEqual(got[u], want)) {
+				t.Errorf("%s: got %+v, want %+v", u, got[u], want)
+			}
+		}
+		if len(got[owner]) != 2 || len(got[away]) != 0 {
+			t.Errorf("owner has %d KPIs, want 2; the archived one counts for nobody: %d", len(got[owner]), len(got[away]))
+		}
+		if err := s.UpsertSlackUsers(ctx, []okr.SlackUser{{ID: owner, TZ: "Asia/Tokyo"}, {ID: away, Deleted: true}}); err != nil {
+			t.Fatal(err)
+		}
+		people, err := s.SlackUsersByID(ctx, []string{owner, away, nobody})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(people) != 2 || people[owner].TZ != "Asia/Tokyo" || !people[away].Deleted {
+			t.Errorf("people: %+v", people)
+		}
+	})
+
+	t.Run("claimed with the absence, recorded together", func(t *testing.T) {
+		until := now.AddDate(0, 0, 7)
+		if err := s.SetAway(ctx, away, until); err != nil {
+			t.Fatal(err)
+		}
+		a := mustCreateCheckin(t, s, team.ID, owner, now.Add(-time.Hour))
+		b := mustCreateCheckin(t, s, team.ID, away, now.Add(-time.Hour))
+		c := mustCreateCheckin(t, s, other.ID, owner, now.Add(-time.Hour))
+		cs, err := s.ClaimDueCheckins(ctx, now, "s1", time.Minute, 10)
+		if err != nil || len(cs) != 3 {
+			t.Fatalf("claimed %d, %v", len(cs), err)
+		}
+		for _, x := range cs {
+			wantAway := x.UserID == away
+			if (x.AwayUntil != nil) != wantAway || (wantAway && x.AwayUntil.Format(time.DateOnly) != until.Format(time.DateOnly)) {
+				t.Errorf("check-in of %s: away until %v", x.UserID, x.AwayUntil)
+			}
+		}
+		// c's claim moved on to another sender: s1's DM of it is not
+		// recorded, and c is returned as lost.
+		mustExec(t, s, `UPDATE checkins SET claimed_by = 's2' WHERE id = $1`, c.ID)
+		lost, err := s.MarkCheckinsSent(ctx, []okr.SentDM{{CheckinID: a.ID, Channel: "D1", TS: "1.1"}, {CheckinID: b.ID, Channel: "D2", TS: "2.2"}, {CheckinID: c.ID, Channel: "D1", TS: "1.3"}}, "s1", now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(lost, []int64{c.ID}) {
+			t.Errorf("lost %v, want [%d]", lost, c.ID)
+		}
+		for _, x := range []okr.Checkin{a, b} {
+			got := mustCheckin(t, s, x.ID)
+			if got.State != okr.Sent || got.DMTS == "" || got.ClaimedBy != "" || got.SentAt == nil || !got.SentAt.Equal(now) {
+				t.Errorf("check-in %d: %+v, want sent", x.ID, got)
+			}
+		}
+		if got := mustCheckin(t, s, c.ID); got.State != okr.Sending || got.DMTS != "" {
+			t.Errorf("the other sender's check-in: %+v", got)
+		}
+	})
+}
