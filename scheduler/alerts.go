@@ -55,7 +55,7 @@ const alertBatch = 50
 func (s *Scheduler) PostAlerts(ctx context.Context) error {
 	stalled, err := drainQueue(ctx, func() ([]okr.AlertEvent, error) {
 		return s.alerts.ClaimAlertEvents(ctx, s.clock.Now(), s.id, s.lease, alertBatch)
-	}, sendWorkers, func(ev okr.AlertEvent) bool { return s.postAlert(ctx, ev) }, nil)
+	}, sendWorkers, func(ev okr.AlertEvent) bool { return s.postAlert(ctx, ev) })
 	if err != nil {
 		if ctx.Err() != nil {
 			return err
@@ -143,10 +143,8 @@ func (s *Scheduler) AlertsNow() { s.trigger(s.postNow) }
 // drainQueue claims batches with claim and handles their items on up to
 // workers goroutines, until a claim comes back empty or no item of a batch
 // was handled for good (then it returns the batch's size as stalled, and
-// the next round tries again, rather than this one spinning). around, when
-// set, is called with each batch before its items are handled, and what it
-// returns once they all are.
-func drainQueue[T any](ctx context.Context, claim func() ([]T, error), workers int, handle func(T) bool, around func([]T) func()) (stalled int, err error) {
+// the next round tries again, rather than this one spinning).
+func drainQueue[T any](ctx context.Context, claim func() ([]T, error), workers int, handle func(T) bool) (stalled int, err error) {
 	for ctx.Err() == nil {
 		batch, err := claim()
 		if err != nil {
@@ -154,10 +152,6 @@ func drainQueue[T any](ctx context.Context, claim func() ([]T, error), workers i
 		}
 		if len(batch) == 0 {
 			return 0, nil
-		}
-		done := func() {}
-		if around != nil {
-			done = around(batch)
 		}
 		work := make(chan T)
 		var wg sync.WaitGroup
@@ -176,7 +170,6 @@ func drainQueue[T any](ctx context.Context, claim func() ([]T, error), workers i
 		}
 		close(work)
 		wg.Wait()
-		done()
 		if progress.Load() == 0 {
 			return len(batch), nil
 		}

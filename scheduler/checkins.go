@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/okrbot/okrbot/okr"
@@ -207,32 +208,97 @@ func outcomeUnknown(err error) bool {
 
 // SendCheckins delivers every due check-in, a batch at a time, with bounded
 // concurrency, until none is left or a whole batch failed (Slack is down:
-// the next round tries again, rather than this one spinning).
+// the next round tries again, rather than this one spinning). The next
+// batch is claimed and loaded while the current one is sent, so the
+// database and Slack work side by side.
 func (s *Scheduler) SendCheckins(ctx context.Context) error {
-	var sent sentLog
 	prep, _ := s.messenger.(checkinPreparer)
-	stalled, err := drainQueue(ctx, func() ([]okr.Checkin, error) {
-		return s.checkins.ClaimDueCheckins(ctx, s.clock.Now(), s.id, s.lease, sendBatch)
-	}, sendWorkers, func(c okr.Checkin) bool { return s.deliver(ctx, c, &sent) }, func(batch []okr.Checkin) func() {
-		forget := func() {}
-		if prep != nil {
-			forget = prep.PrepareCheckins(ctx, batch)
-		}
-		return func() {
-			forget()
-			s.flushSent(ctx, &sent)
-		}
-	})
-	if err != nil {
-		if ctx.Err() != nil {
-			return err
-		}
-		return fmt.Errorf("scheduler: claim check-ins: %w", err)
+	type loaded struct {
+		batch  []okr.Checkin
+		forget func()
 	}
-	if stalled > 0 {
-		s.log.Warn("no check-in of a batch could be sent; retrying next round", slog.Int("batch", stalled))
+	next := make(chan loaded) // unbuffered: one batch loaded ahead
+	claimErr := make(chan error, 1)
+	pctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() {
+		defer close(next)
+		for pctx.Err() == nil {
+			batch, err := s.checkins.ClaimDueCheckins(pctx, s.clock.Now(), s.id, s.lease, sendBatch)
+			if err != nil || len(batch) == 0 {
+				claimErr <- err
+				return
+			}
+			forget := func() {}
+			if prep != nil {
+				forget = prep.PrepareCheckins(pctx, batch)
+			}
+			select {
+			case next <- loaded{batch, forget}:
+			case <-pctx.Done():
+				forget()
+				s.releaseAll(batch, "not sent: the round stopped")
+				return
+			}
+		}
+	}()
+	var sent sentLog
+	for b := range next {
+		progress := s.sendBatch(ctx, b.batch, &sent)
+		b.forget()
+		s.flushSent(ctx, &sent)
+		if progress == 0 || ctx.Err() != nil {
+			if ctx.Err() == nil {
+				s.log.Warn("no check-in of a batch could be sent; retrying next round", slog.Int("batch", len(b.batch)))
+			}
+			stop()
+			for b := range next { // claimed ahead: give it back
+				b.forget()
+				s.releaseAll(b.batch, "not sent: the round stopped")
+			}
+			return ctx.Err()
+		}
 	}
-	return nil
+	select {
+	case err := <-claimErr:
+		if err != nil && ctx.Err() == nil {
+			return fmt.Errorf("scheduler: claim check-ins: %w", err)
+		}
+	default:
+	}
+	return ctx.Err()
+}
+
+// sendBatch delivers a batch of claimed check-ins on up to sendWorkers
+// goroutines and returns how many reached a final state.
+func (s *Scheduler) sendBatch(ctx context.Context, batch []okr.Checkin, sent *sentLog) int64 {
+	work := make(chan okr.Checkin)
+	var wg sync.WaitGroup
+	var progress atomic.Int64
+	for range min(sendWorkers, len(batch)) {
+		wg.Go(func() {
+			for c := range work {
+				if s.deliver(ctx, c, sent) {
+					progress.Add(1)
+				}
+			}
+		})
+	}
+	for _, c := range batch {
+		work <- c
+	}
+	close(work)
+	wg.Wait()
+	return progress.Load()
+}
+
+// releaseAll gives back claimed check-ins that were not tried.
+func (s *Scheduler) releaseAll(batch []okr.Checkin, reason string) {
+	for _, c := range batch {
+		if err := s.checkins.ReleaseCheckin(context.Background(), c.ID, s.id, reason); err != nil {
+			s.log.Error("cannot release check-in; its claim will expire", slog.Int64("checkin_id", c.ID), slog.String("error", err.Error()))
+		}
+	}
 }
 
 // sentLog collects the DMs of a batch that went out, to record them in one
