@@ -30,6 +30,11 @@ type CheckinStore interface {
 	ClaimDueCheckins(ctx context.Context, now time.Time, by string, lease time.Duration, limit int) ([]okr.Checkin, error)
 	// MarkCheckinSent records a delivered DM, if `by` still holds the claim.
 	MarkCheckinSent(ctx context.Context, id int64, by, channel, ts string, at time.Time) error
+	// UnclaimCheckins gives back check-ins `by` claimed but never tried.
+	UnclaimCheckins(ctx context.Context, ids []int64, by string) error
+	// StartSending records that `by` is about to send claimed check-ins'
+	// DMs, so a claim of them that expires is recovered from the DM history.
+	StartSending(ctx context.Context, ids []int64, by string) error
 	// MarkCheckinsSent records many delivered DMs in one statement and
 	// returns the ids of those whose claim `by` no longer held.
 	MarkCheckinsSent(ctx context.Context, sent []okr.SentDM, by string, at time.Time) ([]int64, error)
@@ -85,10 +90,12 @@ const (
 	// configured otherwise. A claim older than this is presumed dead and
 	// recovered from the DM history.
 	DefaultClaimLease = 2 * time.Minute
-	// sendBatch is how many check-ins one claim takes: a few per worker, so
-	// a sender that dies leaves few claims to recover (each recovery looks
-	// in the DM history, at Slack's 50 look-ups a minute).
-	sendBatch = 2 * sendWorkers
+	// sendBatch is how many check-ins one claim takes: one per worker, so
+	// a sender that dies leaves few started claims to recover (each
+	// recovery looks in the DM history, at Slack's 50 look-ups a minute);
+	// the next batch is loaded while one is sent, so small batches cost
+	// no waiting.
+	sendBatch = sendWorkers
 	// sendWorkers bounds the DMs in flight.
 	sendWorkers = 16
 	// lookupsPerRound bounds users.info calls for people not cached yet;
@@ -220,8 +227,13 @@ func (s *Scheduler) SendCheckins(ctx context.Context) error {
 	next := make(chan loaded) // unbuffered: one batch loaded ahead
 	claimErr := make(chan error, 1)
 	pctx, stop := context.WithCancel(ctx)
-	defer stop()
+	producer := make(chan struct{})
+	defer func() {
+		stop()
+		<-producer // what it claimed ahead is given back before the round ends
+	}()
 	go func() {
+		defer close(producer)
 		defer close(next)
 		for pctx.Err() == nil {
 			batch, err := s.checkins.ClaimDueCheckins(pctx, s.clock.Now(), s.id, s.lease, sendBatch)
@@ -237,16 +249,22 @@ func (s *Scheduler) SendCheckins(ctx context.Context) error {
 			case next <- loaded{batch, forget}:
 			case <-pctx.Done():
 				forget()
-				s.releaseAll(batch, "not sent: the round stopped")
+				s.unclaim(batch)
 				return
 			}
 		}
 	}()
-	var sent sentLog
+	sent := s.newSentLog(ctx)
+	defer sent.close()
 	for b := range next {
-		progress := s.sendBatch(ctx, b.batch, &sent)
+		var progress int64
+		if err := s.startSending(ctx, b.batch); err != nil {
+			s.log.Warn("cannot start sending a batch; retrying next round", slog.String("error", err.Error()))
+			s.unclaim(b.batch)
+		} else {
+			progress = s.sendBatch(ctx, b.batch, sent)
+		}
 		b.forget()
-		s.flushSent(ctx, &sent)
 		if progress == 0 || ctx.Err() != nil {
 			if ctx.Err() == nil {
 				s.log.Warn("no check-in of a batch could be sent; retrying next round", slog.Int("batch", len(b.batch)))
@@ -254,7 +272,7 @@ func (s *Scheduler) SendCheckins(ctx context.Context) error {
 			stop()
 			for b := range next { // claimed ahead: give it back
 				b.forget()
-				s.releaseAll(b.batch, "not sent: the round stopped")
+				s.unclaim(b.batch)
 			}
 			return ctx.Err()
 		}
@@ -267,6 +285,15 @@ func (s *Scheduler) SendCheckins(ctx context.Context) error {
 	default:
 	}
 	return ctx.Err()
+}
+
+// startSending marks a batch as handed to senders, in one statement.
+func (s *Scheduler) startSending(ctx context.Context, batch []okr.Checkin) error {
+	ids := make([]int64, len(batch))
+	for i, c := range batch {
+		ids[i] = c.ID
+	}
+	return s.checkins.StartSending(ctx, ids, s.id)
 }
 
 // sendBatch delivers a batch of claimed check-ins on up to sendWorkers
@@ -292,46 +319,84 @@ func (s *Scheduler) sendBatch(ctx context.Context, batch []okr.Checkin, sent *se
 	return progress.Load()
 }
 
-// releaseAll gives back claimed check-ins that were not tried.
-func (s *Scheduler) releaseAll(batch []okr.Checkin, reason string) {
-	for _, c := range batch {
-		if err := s.checkins.ReleaseCheckin(context.Background(), c.ID, s.id, reason); err != nil {
-			s.log.Error("cannot release check-in; its claim will expire", slog.Int64("checkin_id", c.ID), slog.String("error", err.Error()))
-		}
+// unclaim gives back claimed check-ins that were never tried. If that
+// fails, their claims expire and, never started, they are sent without a
+// look at the DM history.
+func (s *Scheduler) unclaim(batch []okr.Checkin) {
+	ids := make([]int64, len(batch))
+	for i, c := range batch {
+		ids[i] = c.ID
+	}
+	if err := s.checkins.UnclaimCheckins(context.Background(), ids, s.id); err != nil {
+		s.log.Error("cannot give back unsent check-ins; their claims will expire", slog.Int("count", len(ids)), slog.String("error", err.Error()))
 	}
 }
 
-// sentLog collects the DMs of a batch that went out, to record them in one
-// statement once the batch is done.
+// sentLog records the DMs that went out as soon as it can, many in one
+// statement: while one write is on its way the next ones gather (a group
+// commit), so a busy fan-out writes seldom and a quiet one at once. A DM
+// whose write is lost (a crash, the database down, a claim moved on) is
+// found in the DM history by the claim that recovers it.
 type sentLog struct {
-	mu   sync.Mutex
-	dms  []okr.SentDM
-	logs map[int64]*slog.Logger
+	s     *Scheduler
+	ctx   context.Context
+	mu    sync.Mutex
+	dms   []okr.SentDM
+	logs  map[int64]*slog.Logger
+	kick  chan struct{}
+	done  chan struct{}
+	close func()
+}
+
+// newSentLog starts a sentLog's writer; close writes what is left and
+// stops it.
+func (s *Scheduler) newSentLog(ctx context.Context) *sentLog {
+	// Recording must happen even when shutting down: the DMs are out.
+	l := &sentLog{s: s, ctx: context.WithoutCancel(ctx), logs: map[int64]*slog.Logger{},
+		kick: make(chan struct{}, 1), done: make(chan struct{})}
+	stop := make(chan struct{})
+	go func() {
+		defer close(l.done)
+		for {
+			select {
+			case <-l.kick:
+				l.flush()
+			case <-stop:
+				l.flush()
+				return
+			}
+		}
+	}()
+	var once sync.Once
+	l.close = func() {
+		once.Do(func() { close(stop) })
+		<-l.done
+	}
+	return l
 }
 
 func (l *sentLog) add(log *slog.Logger, dm okr.SentDM) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.logs == nil {
-		l.logs = map[int64]*slog.Logger{}
-	}
 	l.dms = append(l.dms, dm)
 	l.logs[dm.CheckinID] = log
+	l.mu.Unlock()
+	select {
+	case l.kick <- struct{}{}:
+	default: // a write is due already
+	}
 }
 
-// flushSent records the batch's DMs. One that is not recorded (the claim
-// moved on, or the database failed) is found in the DM history by the
-// claim that recovers it.
-func (s *Scheduler) flushSent(ctx context.Context, l *sentLog) {
+// flush writes the DMs gathered so far.
+func (l *sentLog) flush() {
 	l.mu.Lock()
 	dms, logs := l.dms, l.logs
-	l.dms, l.logs = nil, nil
+	l.dms, l.logs = nil, map[int64]*slog.Logger{}
 	l.mu.Unlock()
 	if len(dms) == 0 {
 		return
 	}
-	// Recording must happen even when shutting down: the DMs are out.
-	lost, err := s.checkins.MarkCheckinsSent(context.WithoutCancel(ctx), dms, s.id, s.clock.Now())
+	s := l.s
+	lost, err := s.checkins.MarkCheckinsSent(l.ctx, dms, s.id, s.clock.Now())
 	if err != nil {
 		s.log.Error("DMs sent but not recorded; the DM history will tell", slog.Int("count", len(dms)), slog.String("error", err.Error()))
 		return

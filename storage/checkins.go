@@ -127,7 +127,9 @@ type claimedCheckin struct {
 // claim that expired before now, oldest due first. They become sending,
 // claimed by `by` until now+lease, with one more attempt. Check-ins claimed
 // by another transaction at the same moment are skipped, never waited for or
-// claimed twice. Those taken over from an expired claim have Recovered set.
+// claimed twice. Those taken over from an expired claim whose sender had
+// started sending (StartSending) have Recovered set: their DM may be out.
+// Each comes with its person's absence (AwayUntil).
 func (s *Store) ClaimDueCheckins(ctx context.Context, now time.Time, by string, lease time.Duration, limit int) ([]okr.Checkin, error) {
 	if limit <= 0 {
 		return []okr.Checkin{}, nil
@@ -136,7 +138,7 @@ func (s *Store) ClaimDueCheckins(ctx context.Context, now time.Time, by string, 
 	// The person's absence comes with the claim, as AwayUntil reads it.
 	err := s.db.SelectContext(ctx, &claimed, `
 		WITH due AS (
-			SELECT id, state, user_id
+			SELECT id, state, user_id, send_started
 			FROM checkins
 			WHERE ((state = 'scheduled' AND due_at <= $1)
 					OR (state = 'sending' AND claimed_until < $1))
@@ -146,11 +148,13 @@ func (s *Store) ClaimDueCheckins(ctx context.Context, now time.Time, by string, 
 			FOR UPDATE SKIP LOCKED
 		)
 		UPDATE checkins c
-		SET state = 'sending', claimed_by = $4, claimed_until = $5, attempts = c.attempts + 1
+		SET state = 'sending', claimed_by = $4, claimed_until = $5, attempts = c.attempts + 1,
+			send_started = false
 		FROM due
 		LEFT JOIN absences a ON a.user_id = due.user_id AND a.until >= CAST($6 AS date) - 1
 		WHERE c.id = due.id
-		RETURNING `+checkinColumns+`, due.state = 'sending' AS recovered, a.until AS away_until`,
+		RETURNING `+checkinColumns+`, due.state = 'sending' AND due.send_started AS recovered,
+			a.until AS away_until`,
 		now, now.Add(-okr.CycleLength), limit, by, now.Add(lease), s.today())
 	if err != nil {
 		return nil, fmt.Errorf("storage: claim due check-ins: %w", err)
@@ -185,6 +189,34 @@ func (s *Store) MarkCheckinSent(ctx context.Context, id int64, by, channel, ts s
 		return fmt.Errorf("storage: mark check-in sent: %w", err)
 	}
 	return claimHeld(res, "mark check-in sent")
+}
+
+// UnclaimCheckins gives back check-ins `by` claimed but never tried, as if
+// they had not been claimed: scheduled, the attempt not counted, the
+// reason of an earlier failure kept.
+func (s *Store) UnclaimCheckins(ctx context.Context, ids []int64, by string) error {
+	_, err := s.db.ExecContext(ctx, `
+		UPDATE checkins
+		SET state = 'scheduled', claimed_by = '', claimed_until = NULL,
+			attempts = greatest(attempts - 1, 0), send_started = false
+		WHERE id = ANY($1) AND state = 'sending' AND claimed_by = $2 AND NOT send_started`, pq.Array(ids), by)
+	if err != nil {
+		return fmt.Errorf("storage: unclaim check-ins: %w", err)
+	}
+	return nil
+}
+
+// StartSending records that `by` is about to send the DMs of claimed
+// check-ins: from now on, a claim that expires on them is recovered with a
+// look at the DM history (Recovered), since a DM may be out.
+func (s *Store) StartSending(ctx context.Context, ids []int64, by string) error {
+	_, err := s.db.ExecContext(ctx, `
+		UPDATE checkins SET send_started = true
+		WHERE id = ANY($1) AND state = 'sending' AND claimed_by = $2`, pq.Array(ids), by)
+	if err != nil {
+		return fmt.Errorf("storage: start sending: %w", err)
+	}
+	return nil
 }
 
 // MarkCheckinsSent is MarkCheckinSent for many DMs in one statement. It

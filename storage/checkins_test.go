@@ -325,6 +325,32 @@ func TestClaimDueCheckins(t *testing.T) {
 	recoverAt := now.Add(lease + time.Second)
 	var recovered []okr.Checkin
 	t.Run("expired claim recovered", func(t *testing.T) {
+		// The claimers handed all but the first two to senders; a DM of
+		// those two cannot be out.
+		byClaimer := map[string][]int64{}
+		var rows []struct {
+			ID int64  `db:"id"`
+			By string `db:"claimed_by"`
+		}
+		if err := s.DB().SelectContext(ctx, &rows, `SELECT id, claimed_by FROM checkins WHERE state = 'sending' ORDER BY id`); err != nil {
+			t.Fatal(err)
+		}
+		notStarted := map[int64]bool{}
+		for i, r := range rows {
+			if i < 2 {
+				notStarted[r.ID] = true
+				continue
+			}
+			byClaimer[r.By] = append(byClaimer[r.By], r.ID)
+		}
+		for by, ids := range byClaimer {
+			if err := s.StartSending(ctx, ids, by); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.StartSending(ctx, []int64{rows[0].ID}, "not-its-claimer"); err != nil {
+			t.Fatal(err)
+		}
 		var err error
 		recovered, err = s.ClaimDueCheckins(ctx, recoverAt, "rescuer", lease, 100)
 		if err != nil {
@@ -334,9 +360,13 @@ func TestClaimDueCheckins(t *testing.T) {
 			t.Errorf("recovered: got %v, want %v", got, want)
 		}
 		for _, c := range recovered {
-			if !c.Recovered || c.ClaimedBy != "rescuer" || c.Attempts != 2 || !c.ClaimedUntil.Equal(recoverAt.Add(lease)) {
-				t.Errorf("recovered check-in: got %+v, want recovered by rescuer, attempt 2", c)
+			if c.Recovered == notStarted[c.ID] || c.ClaimedBy != "rescuer" || c.Attempts != 2 || !c.ClaimedUntil.Equal(recoverAt.Add(lease)) {
+				t.Errorf("recovered check-in: got %+v, want recovered (unless never started: %v) by rescuer, attempt 2", c, notStarted[c.ID])
 			}
+		}
+		// The rescuer starts sending them all.
+		if err := s.StartSending(ctx, checkinIDs(recovered), "rescuer"); err != nil {
+			t.Fatal(err)
 		}
 	})
 
@@ -372,6 +402,9 @@ func TestClaimDueCheckins(t *testing.T) {
 		}
 		if len(cs) != 1 || cs[0].ID != c.ID || cs[0].Recovered || cs[0].Attempts != 3 || cs[0].ClaimedBy != "again" {
 			t.Errorf("claimed again: got %+v, want check-in %d, not recovered, attempt 3", cs, c.ID)
+		}
+		if err := s.StartSending(ctx, []int64{c.ID}, "again"); err != nil {
+			t.Fatal(err)
 		}
 	})
 
@@ -1181,6 +1214,27 @@ func TestBatchedDelivery(t *testing.T) {
 		}
 		if got := mustCheckin(t, s, c.ID); got.State != okr.Sending || got.DMTS != "" {
 			t.Errorf("the other sender's check-in: %+v", got)
+		}
+	})
+
+	t.Run("given back untried", func(t *testing.T) {
+		d := mustCreateCheckin(t, s, team.ID, nobody, now.Add(-time.Hour))
+		e := mustCreateCheckin(t, s, other.ID, nobody, now.Add(-time.Hour))
+		cs, err := s.ClaimDueCheckins(ctx, now, "s3", time.Minute, 10)
+		if err != nil || len(cs) != 2 {
+			t.Fatalf("claimed %d, %v", len(cs), err)
+		}
+		if err := s.StartSending(ctx, []int64{e.ID}, "s3"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.UnclaimCheckins(ctx, []int64{d.ID, e.ID}, "s3"); err != nil {
+			t.Fatal(err)
+		}
+		if got := mustCheckin(t, s, d.ID); got.State != okr.Scheduled || got.Attempts != 0 || got.ClaimedBy != "" || got.ClaimedUntil != nil {
+			t.Errorf("untried check-in given back: %+v, want scheduled as never claimed", got)
+		}
+		if got := mustCheckin(t, s, e.ID); got.State != okr.Sending || got.Attempts != 1 || got.ClaimedBy != "s3" {
+			t.Errorf("a check-in being sent was given back: %+v", got)
 		}
 	})
 }
