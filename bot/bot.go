@@ -110,6 +110,9 @@ type Bot struct {
 	// homeRefreshes bounds how often one is refreshed after a change.
 	homes         sync.Map
 	homeRefreshes *rate.Limiter
+	// prepared holds the DMs of check-ins loaded with their batch
+	// (PrepareCheckins), by check-in id.
+	prepared sync.Map
 }
 
 // New returns a bot that talks to Slack through cfg.APIURL and keeps its

@@ -196,27 +196,33 @@ func (b *Bot) dueKPIs(ctx context.Context, userID string, teamID int64, loc *tim
 	if err != nil {
 		return checkinKPIs{}, nil, err
 	}
-	owned := map[int64]okr.KPI{}
 	var ids []int64
 	for _, k := range mine {
 		if teamID == 0 || k.TeamID == teamID {
-			owned[k.ID] = k
 			ids = append(ids, k.ID)
 		}
 	}
 	if len(ids) == 0 {
-		return checkinKPIs{}, owned, nil
+		return kpisDue(nil, teamID, nil, b.cfg.Now())
 	}
 	latest, err := b.store.LatestReadings(ctx, ids)
 	if err != nil {
 		return checkinKPIs{}, nil, err
 	}
-	now := b.cfg.Now().In(loc)
+	return kpisDue(mine, teamID, latest, b.cfg.Now().In(loc))
+}
+
+// kpisDue picks, among a person's KPIs, those of a team (all when teamID is
+// 0) and, of these, the ones due for a reading at now, given their latest
+// readings.
+func kpisDue(mine []okr.KPI, teamID int64, latest map[int64]okr.Reading, now time.Time) (checkinKPIs, map[int64]okr.KPI, error) {
+	owned := map[int64]okr.KPI{}
 	out := checkinKPIs{latest: latest}
 	for _, k := range mine {
-		if _, ok := owned[k.ID]; !ok {
+		if teamID != 0 && k.TeamID != teamID {
 			continue
 		}
+		owned[k.ID] = k
 		var last *time.Time
 		if r, ok := latest[k.ID]; ok {
 			last = &r.At

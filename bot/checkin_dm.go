@@ -97,10 +97,84 @@ func (b *Bot) location(ctx context.Context, userID string) *time.Location {
 	return u.Location(b.cfg.Location)
 }
 
+// preparedDM is what a check-in's DM shows, loaded with its batch.
+type preparedDM struct {
+	user *okr.SlackUser // nil when nothing is cached of the person
+	krs  []okr.OwnedKeyResult
+	kpis checkinKPIs
+}
+
+// PrepareCheckins loads, in a few queries, what the DMs of a batch of
+// check-ins show: the people, their key results and their due KPIs. Their
+// SendCheckin then reads the database no more. The returned func forgets
+// what was not sent. When loading fails, SendCheckin loads each itself.
+func (b *Bot) PrepareCheckins(ctx context.Context, cs []okr.Checkin) (forget func()) {
+	forget = func() {
+		for _, c := range cs {
+			b.prepared.Delete(c.ID)
+		}
+	}
+	if len(cs) == 0 {
+		return forget
+	}
+	var users []string
+	pairs := make([]okr.TeamMember, 0, len(cs))
+	seen := map[string]bool{}
+	for _, c := range cs {
+		pairs = append(pairs, okr.TeamMember{UserID: c.UserID, TeamID: c.TeamID})
+		if !seen[c.UserID] {
+			seen[c.UserID] = true
+			users = append(users, c.UserID)
+		}
+	}
+	people, err := b.store.SlackUsersByID(ctx, users)
+	if err != nil {
+		return forget
+	}
+	krs, err := b.store.OwnedKeyResultsOf(ctx, pairs, b.cfg.Now())
+	if err != nil {
+		return forget
+	}
+	kpis, err := b.store.KPIsOwnedByAny(ctx, users)
+	if err != nil {
+		return forget
+	}
+	var kpiIDs []int64
+	for _, ks := range kpis {
+		for _, k := range ks {
+			kpiIDs = append(kpiIDs, k.ID)
+		}
+	}
+	latest, err := b.store.LatestReadings(ctx, kpiIDs)
+	if err != nil {
+		return forget
+	}
+	for _, c := range cs {
+		p := &preparedDM{krs: krs[okr.TeamMember{UserID: c.UserID, TeamID: c.TeamID}]}
+		loc := b.cfg.Location
+		if u, ok := people[c.UserID]; ok {
+			p.user = &u
+			loc = u.Location(b.cfg.Location)
+		}
+		p.kpis, _, _ = kpisDue(kpis[c.UserID], c.TeamID, latest, b.cfg.Now().In(loc))
+		b.prepared.Store(c.ID, p)
+	}
+	return forget
+}
+
 // SendCheckin DMs a person their weekly check-in.
 func (b *Bot) SendCheckin(ctx context.Context, c okr.Checkin) (string, string, error) {
+	var p *preparedDM
+	if v, ok := b.prepared.LoadAndDelete(c.ID); ok {
+		p = v.(*preparedDM)
+	} else {
+		var err error
+		if p, err = b.prepareDM(ctx, c); err != nil {
+			return "", "", err
+		}
+	}
 	loc := b.cfg.Location
-	if u, err := b.store.SlackUser(ctx, c.UserID); err == nil {
+	if u := p.user; u != nil {
 		switch {
 		case u.Deleted:
 			return "", "", &okr.Error{Code: okr.EUNDELIVERABLE, Message: "deactivated"}
@@ -115,15 +189,7 @@ func (b *Bot) SendCheckin(ctx context.Context, c okr.Checkin) (string, string, e
 	if err != nil {
 		return "", "", err
 	}
-	krs, err := b.store.OwnedKeyResults(ctx, c.UserID, c.TeamID, b.cfg.Now())
-	if err != nil {
-		return "", "", err
-	}
-	kpis, _, err := b.dueKPIs(ctx, c.UserID, c.TeamID, loc)
-	if err != nil {
-		return "", "", err
-	}
-	blocks := checkinDMBlocks(team, &c, krs, kpis, loc)
+	blocks := checkinDMBlocks(team, &c, p.krs, p.kpis, loc)
 	ch, ts, err := b.api.PostMessageContext(ctx, c.UserID,
 		slack.MsgOptionText(fmt.Sprintf("Weekly check-in for %s: where do things stand?", team.Name), false),
 		slack.MsgOptionBlocks(blocks...),
@@ -133,6 +199,24 @@ func (b *Bot) SendCheckin(ctx context.Context, c okr.Checkin) (string, string, e
 		return "", "", asUndeliverable(err)
 	}
 	return ch, ts, nil
+}
+
+// prepareDM loads what one check-in's DM shows.
+func (b *Bot) prepareDM(ctx context.Context, c okr.Checkin) (*preparedDM, error) {
+	p := &preparedDM{}
+	loc := b.cfg.Location
+	if u, err := b.store.SlackUser(ctx, c.UserID); err == nil {
+		p.user = &u
+		loc = u.Location(b.cfg.Location)
+	}
+	var err error
+	if p.krs, err = b.store.OwnedKeyResults(ctx, c.UserID, c.TeamID, b.cfg.Now()); err != nil {
+		return nil, err
+	}
+	if p.kpis, _, err = b.dueKPIs(ctx, c.UserID, c.TeamID, loc); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // FindCheckinDM looks for a check-in's DM in the person's DM history.

@@ -51,6 +51,10 @@ type CheckinStore interface {
 	AwayUntil(ctx context.Context, userID string) (*time.Time, error)
 	// SlackUser returns what is cached of a person; ENOTFOUND when nothing is.
 	SlackUser(ctx context.Context, id string) (okr.SlackUser, error)
+	// SlackUsersByID returns what is cached of the people among ids, by id.
+	SlackUsersByID(ctx context.Context, ids []string) (map[string]okr.SlackUser, error)
+	// OwnedKeyResultsOf is OwnedKeyResults of many (person, team) pairs.
+	OwnedKeyResultsOf(ctx context.Context, pairs []okr.TeamMember, now time.Time) (map[okr.TeamMember][]okr.OwnedKeyResult, error)
 	// UpsertSlackUsers caches what Slack says of people.
 	UpsertSlackUsers(ctx context.Context, users []okr.SlackUser) error
 }

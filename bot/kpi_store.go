@@ -23,6 +23,8 @@ type KPIStore interface {
 	KPIsByTeam(ctx context.Context, teamID int64) ([]okr.KPI, error)
 	// KPIsOwnedBy returns a person's active KPIs in every team, by team and name.
 	KPIsOwnedBy(ctx context.Context, userID string) ([]okr.KPI, error)
+	// KPIsOwnedByAny is KPIsOwnedBy of many people, by owner.
+	KPIsOwnedByAny(ctx context.Context, userIDs []string) (map[string][]okr.KPI, error)
 	// FindKPIs returns the active KPIs of a person's teams named name,
 	// case-insensitively; when none is, those whose name contains it.
 	FindKPIs(ctx context.Context, userID, name string) ([]okr.KPI, error)

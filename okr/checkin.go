@@ -41,6 +41,9 @@ type Checkin struct {
 	// Recovered is set on a check-in claimed from a sender whose claim
 	// expired: its DM may have gone out without being recorded.
 	Recovered bool `db:"-"`
+	// AwayUntil is, on a claimed check-in, the last day its person is
+	// away (nil when they are not), read with the claim.
+	AwayUntil *time.Time `db:"away_until"`
 }
 
 // Open reports whether the check-in can still be answered.
@@ -142,6 +145,18 @@ type OwnedKeyResult struct {
 	ObjectiveTitle string `db:"objective_title"`
 	TeamID         int64  `db:"team_id"`
 	TeamName       string `db:"team_name"`
+}
+
+// TeamMember names a person in one team: whom a check-in is for.
+type TeamMember struct {
+	UserID string
+	TeamID int64
+}
+
+// SentDM is a check-in's DM that went out: where, and by which claim.
+type SentDM struct {
+	CheckinID   int64
+	Channel, TS string
 }
 
 // CheckinAnswer is what a person reported in a check-in, or off-cycle when

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/okrbot/okrbot/okr"
@@ -29,6 +30,14 @@ type CheckinStore interface {
 	ClaimDueCheckins(ctx context.Context, now time.Time, by string, lease time.Duration, limit int) ([]okr.Checkin, error)
 	// MarkCheckinSent records a delivered DM, if `by` still holds the claim.
 	MarkCheckinSent(ctx context.Context, id int64, by, channel, ts string, at time.Time) error
+	// UnclaimCheckins gives back check-ins `by` claimed but never tried.
+	UnclaimCheckins(ctx context.Context, ids []int64, by string) error
+	// StartSending records that `by` is about to send claimed check-ins'
+	// DMs, so a claim of them that expires is recovered from the DM history.
+	StartSending(ctx context.Context, ids []int64, by string) error
+	// MarkCheckinsSent records many delivered DMs in one statement and
+	// returns the ids of those whose claim `by` no longer held.
+	MarkCheckinsSent(ctx context.Context, sent []okr.SentDM, by string, at time.Time) ([]int64, error)
 	// ReleaseCheckin returns a claimed check-in to scheduled, to try again.
 	ReleaseCheckin(ctx context.Context, id int64, by, reason string) error
 	// SetCheckinState ends a claimed or open check-in in a final state
@@ -69,16 +78,25 @@ type Messenger interface {
 	ReportMessenger
 }
 
+// checkinPreparer is a Messenger that loads what a batch of check-ins'
+// DMs show at once, rather than one DM at a time; the func it returns
+// forgets what it loaded.
+type checkinPreparer interface {
+	PrepareCheckins(ctx context.Context, cs []okr.Checkin) (forget func())
+}
+
 // Delivery settings.
 const (
 	// DefaultClaimLease is how long a sender holds a check-in unless
 	// configured otherwise. A claim older than this is presumed dead and
 	// recovered from the DM history.
 	DefaultClaimLease = 2 * time.Minute
-	// sendBatch is how many check-ins one claim takes: a few per worker, so
-	// a sender that dies leaves few claims to recover (each recovery looks
-	// in the DM history, at Slack's 50 look-ups a minute).
-	sendBatch = 2 * sendWorkers
+	// sendBatch is how many check-ins one claim takes: one per worker, so
+	// a sender that dies leaves few started claims to recover (each
+	// recovery looks in the DM history, at Slack's 50 look-ups a minute);
+	// the next batch is loaded while one is sent, so small batches cost
+	// no waiting.
+	sendBatch = sendWorkers
 	// sendWorkers bounds the DMs in flight.
 	sendWorkers = 16
 	// lookupsPerRound bounds users.info calls for people not cached yet;
@@ -198,27 +216,202 @@ func outcomeUnknown(err error) bool {
 
 // SendCheckins delivers every due check-in, a batch at a time, with bounded
 // concurrency, until none is left or a whole batch failed (Slack is down:
-// the next round tries again, rather than this one spinning).
+// the next round tries again, rather than this one spinning). The next
+// batch is claimed and loaded while the current one is sent, so the
+// database and Slack work side by side.
 func (s *Scheduler) SendCheckins(ctx context.Context) error {
-	stalled, err := drainQueue(ctx, func() ([]okr.Checkin, error) {
-		return s.checkins.ClaimDueCheckins(ctx, s.clock.Now(), s.id, s.lease, sendBatch)
-	}, sendWorkers, func(c okr.Checkin) bool { return s.deliver(ctx, c) })
-	if err != nil {
-		if ctx.Err() != nil {
-			return err
+	prep, _ := s.messenger.(checkinPreparer)
+	type loaded struct {
+		batch  []okr.Checkin
+		forget func()
+	}
+	next := make(chan loaded) // unbuffered: one batch loaded ahead
+	claimErr := make(chan error, 1)
+	pctx, stop := context.WithCancel(ctx)
+	producer := make(chan struct{})
+	defer func() {
+		stop()
+		<-producer // what it claimed ahead is given back before the round ends
+	}()
+	go func() {
+		defer close(producer)
+		defer close(next)
+		for pctx.Err() == nil {
+			batch, err := s.checkins.ClaimDueCheckins(pctx, s.clock.Now(), s.id, s.lease, sendBatch)
+			if err != nil || len(batch) == 0 {
+				claimErr <- err
+				return
+			}
+			forget := func() {}
+			if prep != nil {
+				forget = prep.PrepareCheckins(pctx, batch)
+			}
+			select {
+			case next <- loaded{batch, forget}:
+			case <-pctx.Done():
+				forget()
+				s.unclaim(batch)
+				return
+			}
 		}
-		return fmt.Errorf("scheduler: claim check-ins: %w", err)
+	}()
+	sent := s.newSentLog(ctx)
+	defer sent.close()
+	for b := range next {
+		var progress int64
+		if err := s.startSending(ctx, b.batch); err != nil {
+			s.log.Warn("cannot start sending a batch; retrying next round", slog.String("error", err.Error()))
+			s.unclaim(b.batch)
+		} else {
+			progress = s.sendBatch(ctx, b.batch, sent)
+		}
+		b.forget()
+		if progress == 0 || ctx.Err() != nil {
+			if ctx.Err() == nil {
+				s.log.Warn("no check-in of a batch could be sent; retrying next round", slog.Int("batch", len(b.batch)))
+			}
+			stop()
+			for b := range next { // claimed ahead: give it back
+				b.forget()
+				s.unclaim(b.batch)
+			}
+			return ctx.Err()
+		}
 	}
-	if stalled > 0 {
-		s.log.Warn("no check-in of a batch could be sent; retrying next round", slog.Int("batch", stalled))
+	select {
+	case err := <-claimErr:
+		if err != nil && ctx.Err() == nil {
+			return fmt.Errorf("scheduler: claim check-ins: %w", err)
+		}
+	default:
 	}
-	return nil
+	return ctx.Err()
+}
+
+// startSending marks a batch as handed to senders, in one statement.
+func (s *Scheduler) startSending(ctx context.Context, batch []okr.Checkin) error {
+	ids := make([]int64, len(batch))
+	for i, c := range batch {
+		ids[i] = c.ID
+	}
+	return s.checkins.StartSending(ctx, ids, s.id)
+}
+
+// sendBatch delivers a batch of claimed check-ins on up to sendWorkers
+// goroutines and returns how many reached a final state.
+func (s *Scheduler) sendBatch(ctx context.Context, batch []okr.Checkin, sent *sentLog) int64 {
+	work := make(chan okr.Checkin)
+	var wg sync.WaitGroup
+	var progress atomic.Int64
+	for range min(sendWorkers, len(batch)) {
+		wg.Go(func() {
+			for c := range work {
+				if s.deliver(ctx, c, sent) {
+					progress.Add(1)
+				}
+			}
+		})
+	}
+	for _, c := range batch {
+		work <- c
+	}
+	close(work)
+	wg.Wait()
+	return progress.Load()
+}
+
+// unclaim gives back claimed check-ins that were never tried. If that
+// fails, their claims expire and, never started, they are sent without a
+// look at the DM history.
+func (s *Scheduler) unclaim(batch []okr.Checkin) {
+	ids := make([]int64, len(batch))
+	for i, c := range batch {
+		ids[i] = c.ID
+	}
+	if err := s.checkins.UnclaimCheckins(context.Background(), ids, s.id); err != nil {
+		s.log.Error("cannot give back unsent check-ins; their claims will expire", slog.Int("count", len(ids)), slog.String("error", err.Error()))
+	}
+}
+
+// sentLog records the DMs that went out as soon as it can, many in one
+// statement: while one write is on its way the next ones gather (a group
+// commit), so a busy fan-out writes seldom and a quiet one at once. A DM
+// whose write is lost (a crash, the database down, a claim moved on) is
+// found in the DM history by the claim that recovers it.
+type sentLog struct {
+	s     *Scheduler
+	ctx   context.Context
+	mu    sync.Mutex
+	dms   []okr.SentDM
+	logs  map[int64]*slog.Logger
+	kick  chan struct{}
+	done  chan struct{}
+	close func()
+}
+
+// newSentLog starts a sentLog's writer; close writes what is left and
+// stops it.
+func (s *Scheduler) newSentLog(ctx context.Context) *sentLog {
+	// Recording must happen even when shutting down: the DMs are out.
+	l := &sentLog{s: s, ctx: context.WithoutCancel(ctx), logs: map[int64]*slog.Logger{},
+		kick: make(chan struct{}, 1), done: make(chan struct{})}
+	stop := make(chan struct{})
+	go func() {
+		defer close(l.done)
+		for {
+			select {
+			case <-l.kick:
+				l.flush()
+			case <-stop:
+				l.flush()
+				return
+			}
+		}
+	}()
+	var once sync.Once
+	l.close = func() {
+		once.Do(func() { close(stop) })
+		<-l.done
+	}
+	return l
+}
+
+func (l *sentLog) add(log *slog.Logger, dm okr.SentDM) {
+	l.mu.Lock()
+	l.dms = append(l.dms, dm)
+	l.logs[dm.CheckinID] = log
+	l.mu.Unlock()
+	select {
+	case l.kick <- struct{}{}:
+	default: // a write is due already
+	}
+}
+
+// flush writes the DMs gathered so far.
+func (l *sentLog) flush() {
+	l.mu.Lock()
+	dms, logs := l.dms, l.logs
+	l.dms, l.logs = nil, map[int64]*slog.Logger{}
+	l.mu.Unlock()
+	if len(dms) == 0 {
+		return
+	}
+	s := l.s
+	lost, err := s.checkins.MarkCheckinsSent(l.ctx, dms, s.id, s.clock.Now())
+	if err != nil {
+		s.log.Error("DMs sent but not recorded; the DM history will tell", slog.Int("count", len(dms)), slog.String("error", err.Error()))
+		return
+	}
+	for _, id := range lost {
+		logs[id].Error("DM sent but not recorded; the DM history will tell",
+			slog.String("error", "that check-in is no longer claimed by this sender"))
+	}
 }
 
 // deliver sends one claimed check-in and records what happened. It reports
 // whether the check-in reached a final state (sent, away, undeliverable)
 // rather than being released to try again.
-func (s *Scheduler) deliver(ctx context.Context, c okr.Checkin) bool {
+func (s *Scheduler) deliver(ctx context.Context, c okr.Checkin, sent *sentLog) bool {
 	log := s.log.With(slog.Int64("checkin_id", c.ID), slog.String("user_id", c.UserID), slog.Int64("team_id", c.TeamID))
 	// A claim taken over from a dead sender: the DM may be out already.
 	if c.Recovered {
@@ -231,17 +424,13 @@ func (s *Scheduler) deliver(ctx context.Context, c okr.Checkin) bool {
 			return false
 		}
 		if found {
-			s.markSent(ctx, log, c, ch, ts)
+			s.markSent(log, c, ch, ts, sent)
 			return true
 		}
 	}
-	until, err := s.checkins.AwayUntil(ctx, c.UserID)
-	if err != nil {
-		s.release(ctx, log, c, err.Error())
-		return false
-	}
-	// Away is judged on the cycle's date where the person lives.
-	if okr.AwayOn(until, c.CycleStart) {
+	// Away (read with the claim) is judged on the cycle's date where the
+	// person lives.
+	if okr.AwayOn(c.AwayUntil, c.CycleStart) {
 		if err := s.checkins.SetCheckinState(ctx, c.ID, okr.Away, "away"); err != nil {
 			log.Error("cannot mark away", slog.String("error", err.Error()))
 		}
@@ -274,17 +463,15 @@ func (s *Scheduler) deliver(ctx context.Context, c okr.Checkin) bool {
 		s.release(ctx, log, c, err.Error())
 		return false
 	}
-	s.markSent(ctx, log, c, ch, ts)
+	s.markSent(log, c, ch, ts, sent)
 	return true
 }
 
-func (s *Scheduler) markSent(ctx context.Context, log *slog.Logger, c okr.Checkin, ch, ts string) {
-	// Recording must happen even when shutting down: the DM is out.
-	ctx = context.WithoutCancel(ctx)
+// markSent counts a DM that went out and logs it to be recorded with its
+// batch.
+func (s *Scheduler) markSent(log *slog.Logger, c okr.Checkin, ch, ts string, sent *sentLog) {
 	s.obs.Checkin(string(okr.Sent))
-	if err := s.checkins.MarkCheckinSent(ctx, c.ID, s.id, ch, ts, s.clock.Now()); err != nil {
-		log.Error("DM sent but not recorded; the DM history will tell", slog.String("error", err.Error()))
-	}
+	sent.add(log, okr.SentDM{CheckinID: c.ID, Channel: ch, TS: ts})
 }
 
 func (s *Scheduler) release(ctx context.Context, log *slog.Logger, c okr.Checkin, reason string) {

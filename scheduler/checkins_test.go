@@ -438,6 +438,9 @@ func TestSendCheckinsRecoversADeadSender(t *testing.T) {
 		t.Fatalf("claimed: got %d, want 2", len(claimed))
 	}
 	out, notOut := w.mustCheckinOf(t, "UOUT"), w.mustCheckinOf(t, "UNOTOUT")
+	if err := w.st.StartSending(ctx, []int64{out.ID, notOut.ID}, "a"); err != nil {
+		t.Fatal(err)
+	}
 	w.msg.setDelivered(out.ID, "1742634000.000100")
 
 	b := w.schedulerWith(t, scheduler.Config{InstanceID: "b", ClaimLease: lease})

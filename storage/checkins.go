@@ -127,15 +127,18 @@ type claimedCheckin struct {
 // claim that expired before now, oldest due first. They become sending,
 // claimed by `by` until now+lease, with one more attempt. Check-ins claimed
 // by another transaction at the same moment are skipped, never waited for or
-// claimed twice. Those taken over from an expired claim have Recovered set.
+// claimed twice. Those taken over from an expired claim whose sender had
+// started sending (StartSending) have Recovered set: their DM may be out.
+// Each comes with its person's absence (AwayUntil).
 func (s *Store) ClaimDueCheckins(ctx context.Context, now time.Time, by string, lease time.Duration, limit int) ([]okr.Checkin, error) {
 	if limit <= 0 {
 		return []okr.Checkin{}, nil
 	}
 	var claimed []claimedCheckin
+	// The person's absence comes with the claim, as AwayUntil reads it.
 	err := s.db.SelectContext(ctx, &claimed, `
 		WITH due AS (
-			SELECT id, state
+			SELECT id, state, user_id, send_started
 			FROM checkins
 			WHERE ((state = 'scheduled' AND due_at <= $1)
 					OR (state = 'sending' AND claimed_until < $1))
@@ -145,11 +148,14 @@ func (s *Store) ClaimDueCheckins(ctx context.Context, now time.Time, by string, 
 			FOR UPDATE SKIP LOCKED
 		)
 		UPDATE checkins c
-		SET state = 'sending', claimed_by = $4, claimed_until = $5, attempts = c.attempts + 1
+		SET state = 'sending', claimed_by = $4, claimed_until = $5, attempts = c.attempts + 1,
+			send_started = false
 		FROM due
+		LEFT JOIN absences a ON a.user_id = due.user_id AND a.until >= CAST($6 AS date) - 1
 		WHERE c.id = due.id
-		RETURNING `+checkinColumns+`, due.state = 'sending' AS recovered`,
-		now, now.Add(-okr.CycleLength), limit, by, now.Add(lease))
+		RETURNING `+checkinColumns+`, due.state = 'sending' AND due.send_started AS recovered,
+			a.until AS away_until`,
+		now, now.Add(-okr.CycleLength), limit, by, now.Add(lease), s.today())
 	if err != nil {
 		return nil, fmt.Errorf("storage: claim due check-ins: %w", err)
 	}
@@ -183,6 +189,76 @@ func (s *Store) MarkCheckinSent(ctx context.Context, id int64, by, channel, ts s
 		return fmt.Errorf("storage: mark check-in sent: %w", err)
 	}
 	return claimHeld(res, "mark check-in sent")
+}
+
+// UnclaimCheckins gives back check-ins `by` claimed but never tried, as if
+// they had not been claimed: scheduled, the attempt not counted, the
+// reason of an earlier failure kept.
+func (s *Store) UnclaimCheckins(ctx context.Context, ids []int64, by string) error {
+	_, err := s.db.ExecContext(ctx, `
+		UPDATE checkins
+		SET state = 'scheduled', claimed_by = '', claimed_until = NULL,
+			attempts = greatest(attempts - 1, 0), send_started = false
+		WHERE id = ANY($1) AND state = 'sending' AND claimed_by = $2 AND NOT send_started`, pq.Array(ids), by)
+	if err != nil {
+		return fmt.Errorf("storage: unclaim check-ins: %w", err)
+	}
+	return nil
+}
+
+// StartSending records that `by` is about to send the DMs of claimed
+// check-ins: from now on, a claim that expires on them is recovered with a
+// look at the DM history (Recovered), since a DM may be out.
+func (s *Store) StartSending(ctx context.Context, ids []int64, by string) error {
+	_, err := s.db.ExecContext(ctx, `
+		UPDATE checkins SET send_started = true
+		WHERE id = ANY($1) AND state = 'sending' AND claimed_by = $2`, pq.Array(ids), by)
+	if err != nil {
+		return fmt.Errorf("storage: start sending: %w", err)
+	}
+	return nil
+}
+
+// MarkCheckinsSent is MarkCheckinSent for many DMs in one statement. It
+// returns the ids of the check-ins `by` no longer held (recorded nowhere).
+func (s *Store) MarkCheckinsSent(ctx context.Context, sent []okr.SentDM, by string, at time.Time) ([]int64, error) {
+	if len(sent) == 0 {
+		return nil, nil
+	}
+	ids := make([]int64, len(sent))
+	chans := make([]string, len(sent))
+	tss := make([]string, len(sent))
+	for i, d := range sent {
+		ids[i], chans[i], tss[i] = d.CheckinID, d.Channel, d.TS
+	}
+	var marked []int64
+	err := s.db.SelectContext(ctx, &marked, `
+		UPDATE checkins c
+		SET state = CASE WHEN c.state = 'sending' THEN 'sent' ELSE c.state END,
+			dm_channel = d.channel, dm_ts = d.ts, sent_at = $5,
+			claimed_by = CASE WHEN c.state = 'sending' THEN '' ELSE c.claimed_by END,
+			claimed_until = CASE WHEN c.state = 'sending' THEN NULL ELSE c.claimed_until END,
+			reason = CASE WHEN c.state = 'sending' THEN '' ELSE c.reason END
+		FROM unnest($1::bigint[], $2::text[], $3::text[]) AS d (id, channel, ts)
+		WHERE c.id = d.id AND (
+			(c.state = 'sending' AND c.claimed_by = $4)
+			OR (c.state IN ('answered', 'skipped') AND c.dm_ts = ''))
+		RETURNING c.id`,
+		pq.Array(ids), pq.Array(chans), pq.Array(tss), by, at)
+	if err != nil {
+		return nil, fmt.Errorf("storage: mark check-ins sent: %w", err)
+	}
+	done := make(map[int64]bool, len(marked))
+	for _, id := range marked {
+		done[id] = true
+	}
+	var lost []int64
+	for _, id := range ids {
+		if !done[id] {
+			lost = append(lost, id)
+		}
+	}
+	return lost, nil
 }
 
 // ReleaseCheckin gives up `by`'s claim on a check-in, returning it to
@@ -372,6 +448,41 @@ func (s *Store) OwnedKeyResults(ctx context.Context, userID string, teamID int64
 		return nil, fmt.Errorf("storage: owned key results: %w", err)
 	}
 	return krs, nil
+}
+
+// OwnedKeyResultsOf is OwnedKeyResults for many people at once, each in
+// one team: the key results of each (person, team) pair, keyed by pair.
+func (s *Store) OwnedKeyResultsOf(ctx context.Context, pairs []okr.TeamMember, now time.Time) (map[okr.TeamMember][]okr.OwnedKeyResult, error) {
+	out := make(map[okr.TeamMember][]okr.OwnedKeyResult, len(pairs))
+	if len(pairs) == 0 {
+		return out, nil
+	}
+	users := make([]string, len(pairs))
+	teams := make([]int64, len(pairs))
+	for i, p := range pairs {
+		users[i], teams[i] = p.UserID, p.TeamID
+		out[p] = []okr.OwnedKeyResult{}
+	}
+	var krs []okr.OwnedKeyResult
+	err := s.db.SelectContext(ctx, &krs, `
+		SELECT `+keyResultColumns+`,
+			o.title AS objective_title, o.team_id, t.name AS team_name
+		FROM unnest($1::text[], $2::bigint[]) AS w (user_id, team_id)
+		JOIN key_results kr ON kr.owner_id = w.user_id
+		JOIN objectives o ON o.id = kr.objective_id AND o.team_id = w.team_id
+		JOIN periods p ON p.id = o.period_id
+		JOIN teams t ON t.id = o.team_id
+		WHERE o.status = 'active' AND p.starts_at <= $3 AND p.ends_at > $3
+		ORDER BY lower(t.name), t.id, o.id, kr.position, kr.id`,
+		pq.Array(users), pq.Array(teams), now)
+	if err != nil {
+		return nil, fmt.Errorf("storage: owned key results: %w", err)
+	}
+	for _, kr := range krs {
+		k := okr.TeamMember{UserID: kr.OwnerID, TeamID: kr.TeamID}
+		out[k] = append(out[k], kr)
+	}
+	return out, nil
 }
 
 // RecordCheckin writes a person's answers in one transaction: each of

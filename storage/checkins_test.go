@@ -325,6 +325,32 @@ func TestClaimDueCheckins(t *testing.T) {
 	recoverAt := now.Add(lease + time.Second)
 	var recovered []okr.Checkin
 	t.Run("expired claim recovered", func(t *testing.T) {
+		// The claimers handed all but the first two to senders; a DM of
+		// those two cannot be out.
+		byClaimer := map[string][]int64{}
+		var rows []struct {
+			ID int64  `db:"id"`
+			By string `db:"claimed_by"`
+		}
+		if err := s.DB().SelectContext(ctx, &rows, `SELECT id, claimed_by FROM checkins WHERE state = 'sending' ORDER BY id`); err != nil {
+			t.Fatal(err)
+		}
+		notStarted := map[int64]bool{}
+		for i, r := range rows {
+			if i < 2 {
+				notStarted[r.ID] = true
+				continue
+			}
+			byClaimer[r.By] = append(byClaimer[r.By], r.ID)
+		}
+		for by, ids := range byClaimer {
+			if err := s.StartSending(ctx, ids, by); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.StartSending(ctx, []int64{rows[0].ID}, "not-its-claimer"); err != nil {
+			t.Fatal(err)
+		}
 		var err error
 		recovered, err = s.ClaimDueCheckins(ctx, recoverAt, "rescuer", lease, 100)
 		if err != nil {
@@ -334,9 +360,13 @@ func TestClaimDueCheckins(t *testing.T) {
 			t.Errorf("recovered: got %v, want %v", got, want)
 		}
 		for _, c := range recovered {
-			if !c.Recovered || c.ClaimedBy != "rescuer" || c.Attempts != 2 || !c.ClaimedUntil.Equal(recoverAt.Add(lease)) {
-				t.Errorf("recovered check-in: got %+v, want recovered by rescuer, attempt 2", c)
+			if c.Recovered == notStarted[c.ID] || c.ClaimedBy != "rescuer" || c.Attempts != 2 || !c.ClaimedUntil.Equal(recoverAt.Add(lease)) {
+				t.Errorf("recovered check-in: got %+v, want recovered (unless never started: %v) by rescuer, attempt 2", c, notStarted[c.ID])
 			}
+		}
+		// The rescuer starts sending them all.
+		if err := s.StartSending(ctx, checkinIDs(recovered), "rescuer"); err != nil {
+			t.Fatal(err)
 		}
 	})
 
@@ -372,6 +402,9 @@ func TestClaimDueCheckins(t *testing.T) {
 		}
 		if len(cs) != 1 || cs[0].ID != c.ID || cs[0].Recovered || cs[0].Attempts != 3 || cs[0].ClaimedBy != "again" {
 			t.Errorf("claimed again: got %+v, want check-in %d, not recovered, attempt 3", cs, c.ID)
+		}
+		if err := s.StartSending(ctx, []int64{c.ID}, "again"); err != nil {
+			t.Fatal(err)
 		}
 	})
 
@@ -1078,5 +1111,130 @@ func TestCheckinsAtScale(t *testing.T) {
 			t.Fatal(err)
 		}
 		return len(closed)
+	})
+}
+
+// TestBatchedDelivery checks what a batch of check-in DMs reads and writes
+// at once: absences with the claim, people, key results and KPIs of many,
+// and the DMs recorded in one statement.
+func TestBatchedDelivery(t *testing.T) {
+	ctx := context.Background()
+	s := mustOpenFresh(t)
+	lead := unique("U")
+	team, other := mustCreateTeam(t, s, lead), mustCreateTeam(t, s, lead)
+	owner, away, nobody := unique("U"), unique("U"), unique("U")
+	mustCreateObjective(t, s, newObjective(team.ID, lead, metricKR(owner, 0, 10), metricKR(away, 1, 2)), q1)
+	mustCreateObjective(t, s, newObjective(other.ID, lead, metricKR(owner, 5, 6)), q1)
+	mustCreateKPI(t, s, team.ID, owner, false)
+	mustCreateKPI(t, s, other.ID, owner, false)
+	mustCreateKPI(t, s, team.ID, away, true)
+
+	t.Run("key results of many, as of one", func(t *testing.T) {
+		pairs := []okr.TeamMember{{UserID: owner, TeamID: team.ID}, {UserID: owner, TeamID: other.ID}, {UserID: away, TeamID: team.ID}, {UserID: nobody, TeamID: team.ID}}
+		got, err := s.OwnedKeyResultsOf(ctx, pairs, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range pairs {
+			want, err := s.OwnedKeyResults(ctx, p.UserID, p.TeamID, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g := got[p]; len(g) != len(want) || (len(want) > 0 && !reflect.DeepEqual(g, want)) {
+				t.Errorf("%+v: got %+v, want %+v", p, g, want)
+			}
+		}
+		if len(got[pairs[0]]) != 1 || len(got[pairs[1]]) != 1 || len(got[pairs[3]]) != 0 {
+			t.Errorf("counts: %d, %d, %d", len(got[pairs[0]]), len(got[pairs[1]]), len(got[pairs[3]]))
+		}
+	})
+
+	t.Run("KPIs and people of many", func(t *testing.T) {
+		got, err := s.KPIsOwnedByAny(ctx, []string{owner, away, nobody})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range []string{owner, away, nobody} {
+			want, err := s.KPIsOwnedBy(ctx, u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got[u]) != len(want) || (len(want) > 0 && !reflect.DeepEqual(got[u], want)) {
+				t.Errorf("%s: got %+v, want %+v", u, got[u], want)
+			}
+		}
+		if len(got[owner]) != 2 || len(got[away]) != 0 {
+			t.Errorf("owner has %d KPIs, want 2; the archived one counts for nobody: %d", len(got[owner]), len(got[away]))
+		}
+		if err := s.UpsertSlackUsers(ctx, []okr.SlackUser{{ID: owner, TZ: "Asia/Tokyo"}, {ID: away, Deleted: true}}); err != nil {
+			t.Fatal(err)
+		}
+		people, err := s.SlackUsersByID(ctx, []string{owner, away, nobody})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(people) != 2 || people[owner].TZ != "Asia/Tokyo" || !people[away].Deleted {
+			t.Errorf("people: %+v", people)
+		}
+	})
+
+	t.Run("claimed with the absence, recorded together", func(t *testing.T) {
+		until := now.AddDate(0, 0, 7)
+		if err := s.SetAway(ctx, away, until); err != nil {
+			t.Fatal(err)
+		}
+		a := mustCreateCheckin(t, s, team.ID, owner, now.Add(-time.Hour))
+		b := mustCreateCheckin(t, s, team.ID, away, now.Add(-time.Hour))
+		c := mustCreateCheckin(t, s, other.ID, owner, now.Add(-time.Hour))
+		cs, err := s.ClaimDueCheckins(ctx, now, "s1", time.Minute, 10)
+		if err != nil || len(cs) != 3 {
+			t.Fatalf("claimed %d, %v", len(cs), err)
+		}
+		for _, x := range cs {
+			wantAway := x.UserID == away
+			if (x.AwayUntil != nil) != wantAway || (wantAway && x.AwayUntil.Format(time.DateOnly) != until.Format(time.DateOnly)) {
+				t.Errorf("check-in of %s: away until %v", x.UserID, x.AwayUntil)
+			}
+		}
+		// c's claim moved on to another sender: s1's DM of it is not
+		// recorded, and c is returned as lost.
+		mustExec(t, s, `UPDATE checkins SET claimed_by = 's2' WHERE id = $1`, c.ID)
+		lost, err := s.MarkCheckinsSent(ctx, []okr.SentDM{{CheckinID: a.ID, Channel: "D1", TS: "1.1"}, {CheckinID: b.ID, Channel: "D2", TS: "2.2"}, {CheckinID: c.ID, Channel: "D1", TS: "1.3"}}, "s1", now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(lost, []int64{c.ID}) {
+			t.Errorf("lost %v, want [%d]", lost, c.ID)
+		}
+		for _, x := range []okr.Checkin{a, b} {
+			got := mustCheckin(t, s, x.ID)
+			if got.State != okr.Sent || got.DMTS == "" || got.ClaimedBy != "" || got.SentAt == nil || !got.SentAt.Equal(now) {
+				t.Errorf("check-in %d: %+v, want sent", x.ID, got)
+			}
+		}
+		if got := mustCheckin(t, s, c.ID); got.State != okr.Sending || got.DMTS != "" {
+			t.Errorf("the other sender's check-in: %+v", got)
+		}
+	})
+
+	t.Run("given back untried", func(t *testing.T) {
+		d := mustCreateCheckin(t, s, team.ID, nobody, now.Add(-time.Hour))
+		e := mustCreateCheckin(t, s, other.ID, nobody, now.Add(-time.Hour))
+		cs, err := s.ClaimDueCheckins(ctx, now, "s3", time.Minute, 10)
+		if err != nil || len(cs) != 2 {
+			t.Fatalf("claimed %d, %v", len(cs), err)
+		}
+		if err := s.StartSending(ctx, []int64{e.ID}, "s3"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.UnclaimCheckins(ctx, []int64{d.ID, e.ID}, "s3"); err != nil {
+			t.Fatal(err)
+		}
+		if got := mustCheckin(t, s, d.ID); got.State != okr.Scheduled || got.Attempts != 0 || got.ClaimedBy != "" || got.ClaimedUntil != nil {
+			t.Errorf("untried check-in given back: %+v, want scheduled as never claimed", got)
+		}
+		if got := mustCheckin(t, s, e.ID); got.State != okr.Sending || got.Attempts != 1 || got.ClaimedBy != "s3" {
+			t.Errorf("a check-in being sent was given back: %+v", got)
+		}
 	})
 }

@@ -176,6 +176,28 @@ func (s *Store) KPIsOwnedBy(ctx context.Context, userID string) ([]okr.KPI, erro
 	return ks, nil
 }
 
+// KPIsOwnedByAny is KPIsOwnedBy for many people at once, by owner.
+func (s *Store) KPIsOwnedByAny(ctx context.Context, userIDs []string) (map[string][]okr.KPI, error) {
+	out := make(map[string][]okr.KPI, len(userIDs))
+	if len(userIDs) == 0 {
+		return out, nil
+	}
+	var ks []okr.KPI
+	err := s.db.SelectContext(ctx, &ks, `
+		SELECT `+kpiColumns+`
+		FROM kpis k
+		JOIN teams t ON t.id = k.team_id
+		WHERE k.owner_id = ANY($1) AND k.archived_at IS NULL
+		ORDER BY lower(t.name), t.id, lower(k.name), k.id`, pq.Array(userIDs))
+	if err != nil {
+		return nil, fmt.Errorf("storage: KPIs owned by: %w", err)
+	}
+	for _, k := range ks {
+		out[k.OwnerID] = append(out[k.OwnerID], k)
+	}
+	return out, nil
+}
+
 // FindKPIs returns the active KPIs of the teams a person is a member of
 // whose name is name, case-insensitively; when none is, those whose name
 // contains it (% and _ match themselves). They are ordered by name, then

@@ -26,6 +26,27 @@ func (s *Store) SlackUser(ctx context.Context, id string) (okr.SlackUser, error)
 	return u, nil
 }
 
+// SlackUsersByID returns what is cached of the people among ids that are
+// known, by id.
+func (s *Store) SlackUsersByID(ctx context.Context, ids []string) (map[string]okr.SlackUser, error) {
+	out := make(map[string]okr.SlackUser, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var us []okr.SlackUser
+	err := s.db.SelectContext(ctx, &us, `
+		SELECT id, tz, is_admin, is_owner, is_bot, deleted
+		FROM slack_users
+		WHERE id = ANY($1)`, pq.Array(ids))
+	if err != nil {
+		return nil, fmt.Errorf("storage: slack users: %w", err)
+	}
+	for _, u := range us {
+		out[u.ID] = u
+	}
+	return out, nil
+}
+
 // UpsertSlackUsers caches what Slack says of people, replacing what was
 // cached of them and stamping fetched_at with the store's clock. When a
 // person comes more than once, the last one wins. Each chunk of people is
