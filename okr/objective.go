@@ -129,8 +129,8 @@ func Achieved(kind ObjectiveKind, score float64) bool {
 
 func clamp01(x float64) float64 {
 	switch {
-	case math.IsNaN(x) || x < 0:
-		return 0
+	case math.IsNaN(x) || x <= 0:
+		return 0 // never -0, which prints as "-0.0"
 	case x > 1:
 		return 1
 	}

@@ -2,6 +2,7 @@ package okr_test
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 
@@ -56,6 +57,7 @@ func TestScore(t *testing.T) {
 	}{
 		{-0.5, 0},
 		{0, 0},
+		{math.Copysign(0, -1), 0}, // a decreasing KR not moved: 0/-240
 		{0.04, 0},
 		{0.05, 0.1},
 		{0.25, 0.3},
@@ -74,7 +76,7 @@ func TestScore(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprint(tt.progress), func(t *testing.T) {
-			if got := okr.Score(tt.progress); got != tt.want {
+			if got := okr.Score(tt.progress); got != tt.want || math.Signbit(got) {
 				t.Errorf("Score(%v) got %v, want %v", tt.progress, got, tt.want)
 			}
 		})
