@@ -86,6 +86,7 @@ type Scheduler struct {
 	// stopped by Shutdown through adhocCtx.
 	sendNow, postNow, reportNow *onDemand
 	adhocMu                     sync.Mutex
+	closing                     bool // Shutdown began: no new on-demand run
 	adhoc                       sync.WaitGroup
 	adhocCtx                    context.Context
 	stopAdhoc                   context.CancelFunc
@@ -109,7 +110,7 @@ func (s *Scheduler) trigger(d *onDemand) {
 	s.adhocMu.Lock()
 	defer s.adhocMu.Unlock()
 	ctx := s.adhocCtx
-	if ctx.Err() != nil {
+	if s.closing || ctx.Err() != nil {
 		d.running.Store(false)
 		return // shutting down: the next start does it
 	}
@@ -263,6 +264,9 @@ func (s *Scheduler) runner(name string, run func(context.Context) error) func(co
 	}
 }
 
+// adhocGrace is how long Shutdown lets on-demand runs finish.
+const adhocGrace = 5 * time.Second
+
 // CheckinsNow sends due check-ins at once (for /okr checkin send), beside
 // the minute's round if one is running: claims keep them apart.
 func (s *Scheduler) CheckinsNow() { s.trigger(s.sendNow) }
@@ -273,10 +277,21 @@ func (s *Scheduler) Start() { s.cron.Start() }
 // Shutdown stops the jobs, letting a running one finish, and gives up the
 // lease so another replica takes over at once.
 func (s *Scheduler) Shutdown() error {
+	// On-demand runs under way (a report, alerts) get a moment to finish:
+	// a post cut off mid-way is left to a later claim to find.
+	s.adhocMu.Lock()
+	s.closing = true
+	s.adhocMu.Unlock()
+	finished := make(chan struct{})
+	go func() { s.adhoc.Wait(); close(finished) }()
+	select {
+	case <-finished:
+	case <-time.After(adhocGrace):
+	}
 	s.adhocMu.Lock()
 	s.stopAdhoc()
 	s.adhocMu.Unlock()
-	s.adhoc.Wait()
+	<-finished
 	err := s.cron.Shutdown()
 	if s.leader != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
