@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -97,7 +98,26 @@ func demo(ctx context.Context, cfg Config, dbName string, stdout, stderr io.Writ
 	fmt.Fprintln(stdout, "What the people of the demo workspace saw:")
 	fmt.Fprintln(stdout)
 	emu.WriteTranscript(stdout)
-	return nil
+	return writeChart(emu, chartFile, stdout)
+}
+
+// chartFile is where the demo writes the summary's chart.
+var chartFile = filepath.Join(os.TempDir(), "okrbot-demo-summary-chart.png")
+
+// writeChart writes the last chart uploaded (the summary's) to a file, and
+// says where.
+func writeChart(emu *slackemu.Server, name string, stdout io.Writer) error {
+	files := emu.Files()
+	for i := len(files) - 1; i >= 0; i-- {
+		if strings.HasSuffix(files[i].Name, ".png") {
+			if err := os.WriteFile(name, files[i].Content, 0o644); err != nil {
+				return fmt.Errorf("demo: write the chart: %w", err)
+			}
+			fmt.Fprintf(stdout, "\nThe summary's chart (%s, %d KB) is in %s\n", files[i].Title, len(files[i].Content)>>10, name)
+			return nil
+		}
+	}
+	return errors.New("demo: the summary came without its chart")
 }
 
 // demoWorkspace adds the demo's people and channel to the emulator.
@@ -146,6 +166,7 @@ func playStory(ctx context.Context, p *player) error {
 		},
 		kpiStory,
 		checkinWeekStory,
+		summaryStory,
 	}
 	for _, step := range steps {
 		if err := step(ctx, p); err != nil {
@@ -424,6 +445,13 @@ func checkinWeekStory(ctx context.Context, p *player) error {
 	if _, err := p.waitDM(ctx, bob, 2); err != nil {
 		return err
 	}
+	// Friday 16:00: the team's weekly digest in its channel.
+	if err := p.advanceTo(ctx, time.Date(2027, 1, 8, 16, 0, 0, 0, time.UTC)); err != nil {
+		return err
+	}
+	if err := p.waitChannelText(ctx, demoChannel, "Weekly digest of Platform"); err != nil {
+		return err
+	}
 	// A week later: the next check-ins go out at 10:00 in Tokyo, Berlin
 	// and New York, where bob's first one closes as missed.
 	for _, hour := range []int{1, 9, 15} {
@@ -432,6 +460,14 @@ func checkinWeekStory(ctx context.Context, p *player) error {
 		}
 	}
 	return p.waitDMText(ctx, bob, "closed without an answer")
+}
+
+// summaryStory has alice post the quarter's summary so far, with its chart.
+func summaryStory(ctx context.Context, p *player) error {
+	if _, err := p.slash(ctx, alice, demoChannel, "summary"); err != nil {
+		return err
+	}
+	return p.waitChannelText(ctx, demoChannel, "Quarterly summary of Platform")
 }
 
 // checkinAnswers fills a check-in modal: the given values by key result
