@@ -137,20 +137,30 @@ func (s *Store) ClaimDueCheckins(ctx context.Context, now time.Time, by string, 
 	var claimed []claimedCheckin
 	// The person's absence comes with the claim, as AwayUntil reads it.
 	err := s.db.SelectContext(ctx, &claimed, `
-		WITH due AS (
-			SELECT id, state, user_id, send_started
+		-- Each part reads its index in order and stops at the limit.
+		WITH fresh AS (
+			SELECT id, state, user_id, send_started, due_at
 			FROM checkins
-			WHERE ((state = 'scheduled' AND due_at <= $1)
-					OR (state = 'sending' AND claimed_until < $1))
-				AND due_at > $2
+			WHERE state = 'scheduled' AND due_at <= $1 AND due_at > $2
 			ORDER BY due_at, id
 			LIMIT $3
 			FOR UPDATE SKIP LOCKED
+		), stale AS (
+			SELECT id, state, user_id, send_started, due_at
+			FROM checkins
+			WHERE state = 'sending' AND claimed_until < $1 AND due_at > $2
+			ORDER BY claimed_until, id
+			LIMIT $3
+			FOR UPDATE SKIP LOCKED
+		), taken AS (
+			SELECT * FROM fresh UNION ALL SELECT * FROM stale
+			ORDER BY due_at, id
+			LIMIT $3
 		)
 		UPDATE checkins c
 		SET state = 'sending', claimed_by = $4, claimed_until = $5, attempts = c.attempts + 1,
 			send_started = false
-		FROM due
+		FROM taken due
 		LEFT JOIN absences a ON a.user_id = due.user_id AND a.until >= CAST($6 AS date) - 1
 		WHERE c.id = due.id
 		RETURNING `+checkinColumns+`, due.state = 'sending' AND due.send_started AS recovered,
@@ -189,6 +199,21 @@ func (s *Store) MarkCheckinSent(ctx context.Context, id int64, by, channel, ts s
 		return fmt.Errorf("storage: mark check-in sent: %w", err)
 	}
 	return claimHeld(res, "mark check-in sent")
+}
+
+// RenewClaim extends `by`'s claim on a check-in it is sending to until. A
+// claim that expired is renewed too, as long as nobody claimed the
+// check-in since (claimed_by is still `by`): nobody else can have sent
+// its DM. It reports false when the claim is somebody else's or over.
+func (s *Store) RenewClaim(ctx context.Context, id int64, by string, until time.Time) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `
+		UPDATE checkins SET claimed_until = $3
+		WHERE id = $1 AND state = 'sending' AND claimed_by = $2`, id, by, until)
+	if err != nil {
+		return false, fmt.Errorf("storage: renew claim: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 // UnclaimCheckins gives back check-ins `by` claimed but never tried, as if

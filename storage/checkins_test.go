@@ -1217,6 +1217,28 @@ func TestBatchedDelivery(t *testing.T) {
 		}
 	})
 
+	t.Run("an expired claim renewed only if nobody took it", func(t *testing.T) {
+		f := mustCreateCheckin(t, s, team.ID, unique("U"), now.Add(-time.Hour))
+		cs, err := s.ClaimDueCheckins(ctx, now, "s4", time.Minute, 10)
+		if err != nil || len(cs) != 1 || cs[0].ID != f.ID {
+			t.Fatalf("claimed %+v, %v", cs, err)
+		}
+		later := now.Add(5 * time.Minute) // the claim is long expired
+		if ok, err := s.RenewClaim(ctx, f.ID, "s4", later); err != nil || !ok {
+			t.Fatalf("renew an expired claim nobody took: %v, %v", ok, err)
+		}
+		if got := mustCheckin(t, s, f.ID); !got.ClaimedUntil.Equal(later) {
+			t.Errorf("claimed until %v, want %v", got.ClaimedUntil, later)
+		}
+		taken, err := s.ClaimDueCheckins(ctx, later.Add(time.Second), "s5", time.Minute, 10)
+		if err != nil || !slices.Contains(checkinIDs(taken), f.ID) {
+			t.Fatalf("taken over: %v, %v; want %d among them", checkinIDs(taken), err, f.ID)
+		}
+		if ok, err := s.RenewClaim(ctx, f.ID, "s4", later.Add(time.Hour)); err != nil || ok {
+			t.Errorf("renewed a claim another sender took over: %v, %v", ok, err)
+		}
+	})
+
 	t.Run("given back untried", func(t *testing.T) {
 		d := mustCreateCheckin(t, s, team.ID, nobody, now.Add(-time.Hour))
 		e := mustCreateCheckin(t, s, other.ID, nobody, now.Add(-time.Hour))
