@@ -47,9 +47,17 @@ type limitedTransport struct {
 	paused   map[string]time.Time
 }
 
+// idleConnsPerHost is how many idle connections to Slack are kept: more
+// than the calls a fan-out has in flight.
+const idleConnsPerHost = 64
+
 func newLimitedTransport(base http.RoundTripper, limit bool, obs Observer) *limitedTransport {
 	if base == nil {
-		base = http.DefaultTransport
+		// Keep a connection per DM in flight: the default keeps two idle
+		// per host, so a fan-out dialled Slack again for most posts.
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = idleConnsPerHost
+		base = t
 	}
 	return &limitedTransport{base: base, limit: limit, obs: obs, limiters: map[string]*rate.Limiter{}, paused: map[string]time.Time{}}
 }
