@@ -30,6 +30,9 @@ type CheckinStore interface {
 	ClaimDueCheckins(ctx context.Context, now time.Time, by string, lease time.Duration, limit int) ([]okr.Checkin, error)
 	// MarkCheckinSent records a delivered DM, if `by` still holds the claim.
 	MarkCheckinSent(ctx context.Context, id int64, by, channel, ts string, at time.Time) error
+	// RenewClaim extends `by`'s claim on a check-in being sent to until,
+	// if nobody took it over; false when somebody did.
+	RenewClaim(ctx context.Context, id int64, by string, until time.Time) (bool, error)
 	// UnclaimCheckins gives back check-ins `by` claimed but never tried.
 	UnclaimCheckins(ctx context.Context, ids []int64, by string) error
 	// StartSending records that `by` is about to send claimed check-ins'
@@ -98,7 +101,7 @@ const (
 	// no waiting.
 	sendBatch = sendWorkers
 	// sendWorkers bounds the DMs in flight.
-	sendWorkers = 16
+	sendWorkers = 24
 	// lookupsPerRound bounds users.info calls for people not cached yet;
 	// the daily users.list sync caches everyone in bulk.
 	lookupsPerRound = 50
@@ -237,9 +240,15 @@ func (s *Scheduler) SendCheckins(ctx context.Context) error {
 		defer close(producer)
 		defer close(next)
 		for pctx.Err() == nil {
-			batch, err := s.checkins.ClaimDueCheckins(pctx, s.clock.Now(), s.id, s.lease, sendBatch)
+			// Not cancelled mid-way: a claim cut off may still commit,
+			// leaving check-ins claimed that nobody gives back.
+			batch, err := s.checkins.ClaimDueCheckins(context.WithoutCancel(pctx), s.clock.Now(), s.id, s.lease, sendBatch)
 			if err != nil || len(batch) == 0 {
 				claimErr <- err
+				return
+			}
+			if pctx.Err() != nil {
+				s.unclaim(batch)
 				return
 			}
 			forget := func() {}
@@ -257,26 +266,61 @@ func (s *Scheduler) SendCheckins(ctx context.Context) error {
 	}()
 	sent := s.newSentLog(ctx)
 	defer sent.close()
+	// Workers take DMs as they come, across batches: no batch waits for
+	// the slowest DM of the one before. A batch's worth of DMs failing in
+	// a row (Slack is down) stops the round: what is not tried yet is
+	// given back for the next round, rather than this one spinning.
+	var stalled atomic.Bool
+	var failedInARow atomic.Int64
+	work := make(chan delivery)
+	var wg sync.WaitGroup
+	for range sendWorkers {
+		wg.Go(func() {
+			for d := range work {
+				final := s.deliver(ctx, d.c, sent)
+				d.batch.done()
+				if final {
+					failedInARow.Store(0)
+				} else if failedInARow.Add(1) == sendBatch {
+					s.log.Warn("no check-in of a batch could be sent; retrying next round", slog.Int("batch", sendBatch))
+					stalled.Store(true)
+					stop()
+				}
+			}
+		})
+	}
 	for b := range next {
-		var progress int64
+		if stalled.Load() || ctx.Err() != nil {
+			b.forget()
+			s.unclaim(b.batch)
+			continue
+		}
 		if err := s.startSending(ctx, b.batch); err != nil {
 			s.log.Warn("cannot start sending a batch; retrying next round", slog.String("error", err.Error()))
+			b.forget()
 			s.unclaim(b.batch)
-		} else {
-			progress = s.sendBatch(ctx, b.batch, sent)
-		}
-		b.forget()
-		if progress == 0 || ctx.Err() != nil {
-			if ctx.Err() == nil {
-				s.log.Warn("no check-in of a batch could be sent; retrying next round", slog.Int("batch", len(b.batch)))
-			}
+			stalled.Store(true)
 			stop()
-			for b := range next { // claimed ahead: give it back
-				b.forget()
-				s.unclaim(b.batch)
-			}
-			return ctx.Err()
+			continue
 		}
+		st := &batchState{forget: b.forget}
+		st.remaining.Store(int64(len(b.batch)))
+		for i, c := range b.batch {
+			if stalled.Load() || ctx.Err() != nil {
+				// Started but never tried: back to scheduled.
+				for _, c := range b.batch[i:] {
+					s.release(ctx, s.log.With(slog.Int64("checkin_id", c.ID)), c, "not sent: the round stopped")
+				}
+				st.skip(len(b.batch) - i)
+				break
+			}
+			work <- delivery{c, st}
+		}
+	}
+	close(work)
+	wg.Wait()
+	if stalled.Load() || ctx.Err() != nil {
+		return ctx.Err()
 	}
 	select {
 	case err := <-claimErr:
@@ -288,6 +332,32 @@ func (s *Scheduler) SendCheckins(ctx context.Context) error {
 	return ctx.Err()
 }
 
+// delivery is one DM for a worker, with the batch it belongs to.
+type delivery struct {
+	c     okr.Checkin
+	batch *batchState
+}
+
+// batchState follows a batch's DMs to their end, to forget what was
+// loaded for them once all are done.
+type batchState struct {
+	remaining atomic.Int64
+	forget    func()
+}
+
+func (b *batchState) done() {
+	if b.remaining.Add(-1) == 0 {
+		b.forget()
+	}
+}
+
+// skip counts n DMs of the batch as given back untried.
+func (b *batchState) skip(n int) {
+	if b.remaining.Add(-int64(n)) == 0 {
+		b.forget()
+	}
+}
+
 // startSending marks a batch as handed to senders, in one statement.
 func (s *Scheduler) startSending(ctx context.Context, batch []okr.Checkin) error {
 	ids := make([]int64, len(batch))
@@ -295,29 +365,6 @@ func (s *Scheduler) startSending(ctx context.Context, batch []okr.Checkin) error
 		ids[i] = c.ID
 	}
 	return s.checkins.StartSending(ctx, ids, s.id)
-}
-
-// sendBatch delivers a batch of claimed check-ins on up to sendWorkers
-// goroutines and returns how many reached a final state.
-func (s *Scheduler) sendBatch(ctx context.Context, batch []okr.Checkin, sent *sentLog) int64 {
-	work := make(chan okr.Checkin)
-	var wg sync.WaitGroup
-	var progress atomic.Int64
-	for range min(sendWorkers, len(batch)) {
-		wg.Go(func() {
-			for c := range work {
-				if s.deliver(ctx, c, sent) {
-					progress.Add(1)
-				}
-			}
-		})
-	}
-	for _, c := range batch {
-		work <- c
-	}
-	close(work)
-	wg.Wait()
-	return progress.Load()
 }
 
 // unclaim gives back claimed check-ins that were never tried. If that
@@ -415,7 +462,15 @@ func (s *Scheduler) deliver(ctx context.Context, c okr.Checkin, sent *sentLog) b
 	log := s.log.With(slog.Int64("checkin_id", c.ID), slog.String("user_id", c.UserID), slog.Int64("team_id", c.TeamID))
 	// A claim taken over from a dead sender: the DM may be out already.
 	if c.Recovered {
+		// One look-up at a time: they are rate limited (50 a minute), and
+		// a queue of them would outwait a call's timeout all at once.
+		select {
+		case s.lookups <- struct{}{}:
+		case <-ctx.Done():
+			return false
+		}
 		ch, ts, found, err := s.messenger.FindCheckinDM(ctx, c)
+		<-s.lookups
 		if err != nil {
 			// Not released: a released check-in is scheduled again and
 			// sent without a look, though its DM may be out. Its claim
@@ -438,11 +493,16 @@ func (s *Scheduler) deliver(ctx context.Context, c okr.Checkin, sent *sentLog) b
 		return true
 	}
 	// A claim that expired while the batch waited (or the history was
-	// searched) may be another sender's now: sending would DM twice. The
-	// check-in is recovered, from the DM history, by a later claim.
+	// searched) may be another sender's now: sending would DM twice. It is
+	// renewed if nobody took it over meanwhile; else the check-in is
+	// recovered, from the DM history, by a later claim.
 	if c.ClaimedUntil != nil && !s.clock.Now().Before(*c.ClaimedUntil) {
-		log.Warn("claim expired before the DM was sent; leaving it to the next claim")
-		return false
+		now := s.clock.Now()
+		renewed, err := s.checkins.RenewClaim(ctx, c.ID, s.id, now.Add(s.lease))
+		if err != nil || !renewed {
+			log.Warn("claim expired before the DM was sent; leaving it to the next claim")
+			return false
+		}
 	}
 	ch, ts, err := s.messenger.SendCheckin(ctx, c)
 	switch {

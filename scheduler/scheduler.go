@@ -79,6 +79,8 @@ type Scheduler struct {
 	id      string
 	planned planned
 	lease   time.Duration
+	// lookups lets one recovered check-in at a time look in its DM history.
+	lookups chan struct{}
 	jobDone func(string, time.Time)
 	obs     Observer
 	leader  LeaderStore
@@ -178,6 +180,7 @@ func New(cfg Config, store Store, messenger Messenger) (*Scheduler, error) {
 		obs:     cfg.Observer,
 		leader:  cfg.Leader,
 		planned: planned{seen: map[plannedKey]bool{}},
+		lookups: make(chan struct{}, 1),
 	}
 	s.adhocCtx, s.stopAdhoc = context.WithCancel(context.Background())
 	s.sendNow = &onDemand{name: "checkins-now", run: s.SendCheckins}

@@ -74,8 +74,8 @@ func TestPruneEventsRunsDailyAndKeepsRecentOnes(t *testing.T) {
 
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	// Every job waits on the clock: the daily ones and the minute round.
-	if err := clock.BlockUntilContext(wctx, 4); err != nil {
+	// Every job waits on the clock: the daily ones and the minute rounds (check-ins, reports).
+	if err := clock.BlockUntilContext(wctx, 5); err != nil {
 		t.Fatal(err)
 	}
 	select {
