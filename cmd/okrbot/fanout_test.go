@@ -219,14 +219,15 @@ type process struct {
 }
 
 // startProcess runs the okrbot binary against the emulator and database,
-// with a short claim lease, and waits until its socket is connected.
+// with a short claim lease (longer than a Slack call may wait, 10 s), and
+// waits until its socket is connected.
 func startProcess(tb testing.TB, bin string, f *fanout) *process {
 	tb.Helper()
 	p := &process{cmd: exec.Command(bin, "run"), logs: &lockedBuffer{}, done: make(chan error, 1)}
 	p.cmd.Env = append(os.Environ(),
 		"SLACK_BOT_TOKEN="+f.emu.BotToken(), "SLACK_APP_TOKEN="+f.emu.AppToken(), "SLACK_API_URL="+f.emu.APIURL(),
 		"DATABASE_URL="+f.dbURL, "HTTP_ADDR=127.0.0.1:0", "LOG_LEVEL=info",
-		"CHECKIN_CLAIM_LEASE=5s", "SOCKET_MODE_CONNECTIONS=1",
+		"CHECKIN_CLAIM_LEASE=15s", "SOCKET_MODE_CONNECTIONS=1",
 	)
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
 	if err := p.cmd.Start(); err != nil {
