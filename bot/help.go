@@ -22,7 +22,7 @@ func (b *Bot) cmdHelp(ctx context.Context, in commandInput) (*reply, error) {
 		"There you can correct an update of yours; a lead can correct anyone's."
 	if team, err := b.store.TeamByChannel(ctx, in.Slash.ChannelID); err == nil {
 		if s, err := b.store.Schedule(ctx, team.ID); err == nil {
-			text += fmt.Sprintf("\n\n*%s* here: %s A lead changes it with `/okr schedule`.", escape(team.Name), upperFirst(scheduleLine(s)))
+			text += fmt.Sprintf("\n\n*%s* here: %s A lead changes it with `/okr schedule`.", escape(team.Name), upperFirst(scheduleLine(s, b.cfg.Location)))
 		}
 	}
 	return &reply{Text: text}, nil

@@ -53,17 +53,17 @@ func reminderWords(d time.Duration) string {
 }
 
 // scheduleLine describes a schedule in one sentence.
-func scheduleLine(s okr.Schedule) string {
+func scheduleLine(s okr.Schedule, loc *time.Location) string {
 	summary := "no quarterly summary"
 	if s.QuarterSummary {
 		summary = "a quarterly summary"
 	}
-	return fmt.Sprintf("check-ins %ss at %s in each person's time zone, %s; the digest %ss at %s; %s.",
-		s.CheckinWeekday, clock(s.CheckinMinute), reminderWords(s.ReminderDelay), s.DigestWeekday, clock(s.DigestMinute), summary)
+	return fmt.Sprintf("check-ins %ss at %s in each person's time zone, %s; the digest %ss at %s (%s); %s.",
+		s.CheckinWeekday, clock(s.CheckinMinute), reminderWords(s.ReminderDelay), s.DigestWeekday, clock(s.DigestMinute), loc, summary)
 }
 
 // scheduleModal is the form for a team's schedule.
-func scheduleModal(team *okr.Team, s okr.Schedule) slack.ModalViewRequest {
+func scheduleModal(team *okr.Team, s okr.Schedule, loc *time.Location) slack.ModalViewRequest {
 	var reminders []*slack.OptionBlockObject
 	for _, h := range reminderChoices {
 		reminders = append(reminders, option(strconv.Itoa(h), reminderWords(time.Duration(h)*time.Hour)))
@@ -74,7 +74,7 @@ func scheduleModal(team *okr.Team, s okr.Schedule) slack.ModalViewRequest {
 		yes = "yes"
 	}
 	blocks := []slack.Block{
-		contextBlock(fmt.Sprintf("Schedule of *%s*. Times are each person's own.", escape(team.Name))),
+		contextBlock(fmt.Sprintf("Schedule of *%s*. Check-ins go out at each person's own time; the digest and the quarter's summary at the team's, %s.", escape(team.Name), loc)),
 		selectInput(fieldCheckinDay, "Check-in day", "Pick a day", weekdayOptions(), strconv.Itoa(int(s.CheckinWeekday)), false),
 		selectInput(fieldCheckinTime, "Check-in time", "Pick a time", timeOptions(), strconv.Itoa(s.CheckinMinute), false),
 		selectInput(fieldReminder, "Reminder", "Pick a delay", reminders, strconv.Itoa(int(s.ReminderDelay.Hours())), false),
@@ -98,7 +98,7 @@ func (b *Bot) cmdSchedule(ctx context.Context, in commandInput) (*reply, error) 
 	if err != nil {
 		return nil, err
 	}
-	return nil, b.openView(ctx, in.Slash.TriggerID, scheduleModal(team, s))
+	return nil, b.openView(ctx, in.Slash.TriggerID, scheduleModal(team, s, b.cfg.Location))
 }
 
 // submitSchedule validates and saves the schedule modal.
@@ -141,7 +141,7 @@ func (b *Bot) submitSchedule(ctx context.Context, log *slog.Logger, cb slack.Int
 		return b.formFailure(log, err, fieldCheckinDay)
 	}
 	return slack.NewClearViewSubmissionResponse(), func(ctx context.Context) {
-		b.confirm(ctx, log, team.ChannelID, cb.User.ID, "✅ Saved. *"+escape(team.Name)+"*: "+scheduleLine(s))
+		b.confirm(ctx, log, team.ChannelID, cb.User.ID, "✅ Saved. *"+escape(team.Name)+"*: "+scheduleLine(s, b.cfg.Location))
 	}
 }
 

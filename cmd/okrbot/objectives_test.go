@@ -267,5 +267,5 @@ func TestCommandsHelpAndUnknown(t *testing.T) {
 
 	// In a team's channel, help also shows the team's schedule.
 	mustContain(t, h.slash(t, alice, "team create Platform"), "created the team")
-	mustContain(t, h.slash(t, bob, "help"), "*Platform* here: Check-ins Mondays at 10:00 in each person's time zone, a reminder after 24 h; the digest Fridays at 16:00", "/okr schedule")
+	mustContain(t, h.slash(t, bob, "help"), "*Platform* here: Check-ins Mondays at 10:00 in each person's time zone, a reminder after 24 h; the digest Fridays at 16:00 (UTC)", "/okr schedule")
 }
