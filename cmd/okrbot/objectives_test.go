@@ -233,8 +233,14 @@ func TestListAndGlance(t *testing.T) {
 	mustContain(t, h.slash(t, alice, "list"), "No objectives yet")
 	mustContain(t, h.slash(t, alice, ""), "You own no objectives")
 	view := h.openModal(t, alice, "new")
+	before := h.p.seen(alice, demoChannel)
 	if errs := h.submitErrors(t, alice, view, goodObjective()); errs != nil {
 		t.Fatal(errs)
+	}
+	// The confirmation comes after the ack: wait for it, or it would be
+	// taken for the answer to alice's next command.
+	if _, err := h.p.nextMessage(context.Background(), alice, demoChannel, before); err != nil {
+		t.Fatal(err)
 	}
 	list := h.slash(t, bob, "list")
 	mustContain(t, list, "Platform", "Make support fast", "Reduce first response time",
