@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,7 +28,8 @@ type CheckinStore interface {
 	// them to sending with a claim by `by` until now+lease. A check-in taken
 	// over from an expired claim comes back with Recovered set: its DM may
 	// be out already.
-	ClaimDueCheckins(ctx context.Context, now time.Time, by string, lease time.Duration, limit int) ([]okr.Checkin, error)
+	// Those in except are left alone.
+	ClaimDueCheckins(ctx context.Context, now time.Time, by string, lease time.Duration, limit int, except ...int64) ([]okr.Checkin, error)
 	// MarkCheckinSent records a delivered DM, if `by` still holds the claim.
 	MarkCheckinSent(ctx context.Context, id int64, by, channel, ts string, at time.Time) error
 	// RenewClaim extends `by`'s claim on a check-in being sent to until,
@@ -224,6 +226,10 @@ func outcomeUnknown(err error) bool {
 // database and Slack work side by side.
 func (s *Scheduler) SendCheckins(ctx context.Context) error {
 	prep, _ := s.messenger.(checkinPreparer)
+	// sent records the DMs that went out, and the check-ins given back
+	// after a failed try: the next round tries them again, not this one.
+	sent := s.newSentLog(ctx)
+	defer sent.close()
 	type loaded struct {
 		batch  []okr.Checkin
 		forget func()
@@ -242,7 +248,7 @@ func (s *Scheduler) SendCheckins(ctx context.Context) error {
 		for pctx.Err() == nil {
 			// Not cancelled mid-way: a claim cut off may still commit,
 			// leaving check-ins claimed that nobody gives back.
-			batch, err := s.checkins.ClaimDueCheckins(context.WithoutCancel(pctx), s.clock.Now(), s.id, s.lease, sendBatch)
+			batch, err := s.checkins.ClaimDueCheckins(context.WithoutCancel(pctx), s.clock.Now(), s.id, s.lease, sendBatch, sent.ids()...)
 			if err != nil || len(batch) == 0 {
 				claimErr <- err
 				return
@@ -264,8 +270,7 @@ func (s *Scheduler) SendCheckins(ctx context.Context) error {
 			}
 		}
 	}()
-	sent := s.newSentLog(ctx)
-	defer sent.close()
+
 	// Workers take DMs as they come, across batches: no batch waits for
 	// the slowest DM of the one before. A batch's worth of DMs failing in
 	// a row (Slack is down) stops the round: what is not tried yet is
@@ -391,6 +396,7 @@ type sentLog struct {
 	mu    sync.Mutex
 	dms   []okr.SentDM
 	logs  map[int64]*slog.Logger
+	given []int64 // check-ins given back after a failed try
 	kick  chan struct{}
 	done  chan struct{}
 	close func()
@@ -421,6 +427,20 @@ func (s *Scheduler) newSentLog(ctx context.Context) *sentLog {
 		<-l.done
 	}
 	return l
+}
+
+// gaveBack notes a check-in given back after a failed try.
+func (l *sentLog) gaveBack(id int64) {
+	l.mu.Lock()
+	l.given = append(l.given, id)
+	l.mu.Unlock()
+}
+
+// ids returns the check-ins given back so far.
+func (l *sentLog) ids() []int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.given)
 }
 
 func (l *sentLog) add(log *slog.Logger, dm okr.SentDM) {
@@ -520,6 +540,7 @@ func (s *Scheduler) deliver(ctx context.Context, c okr.Checkin, sent *sentLog) b
 		return false
 	case err != nil:
 		log.Warn("check-in not sent; will retry", slog.String("error", err.Error()))
+		sent.gaveBack(c.ID) // first: once released, the round's next claim could take it
 		s.release(ctx, log, c, err.Error())
 		return false
 	}

@@ -129,8 +129,9 @@ type claimedCheckin struct {
 // by another transaction at the same moment are skipped, never waited for or
 // claimed twice. Those taken over from an expired claim whose sender had
 // started sending (StartSending) have Recovered set: their DM may be out.
-// Each comes with its person's absence (AwayUntil).
-func (s *Store) ClaimDueCheckins(ctx context.Context, now time.Time, by string, lease time.Duration, limit int) ([]okr.Checkin, error) {
+// Each comes with its person's absence (AwayUntil). Check-ins whose ids are
+// in except are not claimed (a round does not retry what it gave back).
+func (s *Store) ClaimDueCheckins(ctx context.Context, now time.Time, by string, lease time.Duration, limit int, except ...int64) ([]okr.Checkin, error) {
 	if limit <= 0 {
 		return []okr.Checkin{}, nil
 	}
@@ -141,14 +142,14 @@ func (s *Store) ClaimDueCheckins(ctx context.Context, now time.Time, by string, 
 		WITH fresh AS (
 			SELECT id, state, user_id, send_started, due_at
 			FROM checkins
-			WHERE state = 'scheduled' AND due_at <= $1 AND due_at > $2
+			WHERE state = 'scheduled' AND due_at <= $1 AND due_at > $2 AND id <> ALL($7)
 			ORDER BY due_at, id
 			LIMIT $3
 			FOR UPDATE SKIP LOCKED
 		), stale AS (
 			SELECT id, state, user_id, send_started, due_at
 			FROM checkins
-			WHERE state = 'sending' AND claimed_until < $1 AND due_at > $2
+			WHERE state = 'sending' AND claimed_until < $1 AND due_at > $2 AND id <> ALL($7)
 			ORDER BY claimed_until, id
 			LIMIT $3
 			FOR UPDATE SKIP LOCKED
@@ -165,7 +166,7 @@ func (s *Store) ClaimDueCheckins(ctx context.Context, now time.Time, by string, 
 		WHERE c.id = due.id
 		RETURNING `+checkinColumns+`, due.state = 'sending' AND due.send_started AS recovered,
 			a.until AS away_until`,
-		now, now.Add(-okr.CycleLength), limit, by, now.Add(lease), s.today())
+		now, now.Add(-okr.CycleLength), limit, by, now.Add(lease), s.today(), pq.Array(append([]int64{}, except...)))
 	if err != nil {
 		return nil, fmt.Errorf("storage: claim due check-ins: %w", err)
 	}

@@ -1259,4 +1259,17 @@ func TestBatchedDelivery(t *testing.T) {
 			t.Errorf("a check-in being sent was given back: %+v", got)
 		}
 	})
+
+	t.Run("a round's given back check-ins are not claimed again", func(t *testing.T) {
+		g := mustCreateCheckin(t, s, other.ID, unique("U"), now.Add(-time.Minute))
+		h := mustCreateCheckin(t, s, other.ID, unique("U"), now.Add(-time.Minute))
+		cs, err := s.ClaimDueCheckins(ctx, now, "s6", time.Minute, 10, g.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := checkinIDs(cs)
+		if slices.Contains(ids, g.ID) || !slices.Contains(ids, h.ID) {
+			t.Errorf("claimed %v: want %d, not %d", ids, h.ID, g.ID)
+		}
+	})
 }
