@@ -227,7 +227,9 @@ func outcomeUnknown(err error) bool {
 func (s *Scheduler) SendCheckins(ctx context.Context) error {
 	prep, _ := s.messenger.(checkinPreparer)
 	// sent records the DMs that went out, and the check-ins given back
-	// after a failed try: the next round tries them again, not this one.
+	// after a failed try since the last one that went out: while nothing
+	// goes out, this round does not claim them again (the next round
+	// tries them); once a DM goes out, they may be retried.
 	sent := s.newSentLog(ctx)
 	defer sent.close()
 	type loaded struct {
@@ -445,6 +447,7 @@ func (l *sentLog) ids() []int64 {
 
 func (l *sentLog) add(log *slog.Logger, dm okr.SentDM) {
 	l.mu.Lock()
+	l.given = nil // Slack takes DMs again: what failed may be retried
 	l.dms = append(l.dms, dm)
 	l.logs[dm.CheckinID] = log
 	l.mu.Unlock()

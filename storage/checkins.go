@@ -130,7 +130,8 @@ type claimedCheckin struct {
 // claimed twice. Those taken over from an expired claim whose sender had
 // started sending (StartSending) have Recovered set: their DM may be out.
 // Each comes with its person's absence (AwayUntil). Check-ins whose ids are
-// in except are not claimed (a round does not retry what it gave back).
+// in except are not claimed (a round does not retry at once what it
+// gave back after a failure).
 func (s *Store) ClaimDueCheckins(ctx context.Context, now time.Time, by string, lease time.Duration, limit int, except ...int64) ([]okr.Checkin, error) {
 	if limit <= 0 {
 		return []okr.Checkin{}, nil
