@@ -95,8 +95,10 @@ type Bot struct {
 	people *people
 
 	// followUps bounds the work done after acks; submissions bounds the
-	// view submissions being checked before their ack.
-	followUps, submissions chan struct{}
+	// view submissions being checked before their ack; triggered bounds
+	// slash commands and button clicks, whose trigger_id (to open a modal)
+	// lives 3 s and must not wait behind follow-ups held by Slack's limits.
+	followUps, submissions, triggered chan struct{}
 
 	commands map[string]commandHandler
 	actions  map[string]actionHandler
@@ -163,6 +165,7 @@ func New(cfg Config, store Store) *Bot {
 	procs := runtime.GOMAXPROCS(0)
 	b.followUps = make(chan struct{}, max(1, procs/2))
 	b.submissions = make(chan struct{}, 4*procs)
+	b.triggered = make(chan struct{}, 4*procs)
 	b.commands, b.actions = b.commandHandlers(), b.actionHandlers()
 	b.views, b.events = b.viewHandlers(), b.eventHandlers()
 	return b
@@ -292,9 +295,16 @@ func (b *Bot) handleEvent(ctx context.Context, c *conn, evt socketmode.Event) {
 		// it gets a pool of its own, never queued behind follow-up work.
 		arrived := time.Now()
 		pool := b.followUps
-		if isViewSubmission(evt) {
+		switch {
+		case isViewSubmission(evt):
 			pool = b.submissions
-		} else {
+		case evt.Type == socketmode.EventTypeSlashCommand, evt.Type == socketmode.EventTypeInteractive:
+			// A click or command may open a modal: its trigger expires
+			// in 3 s, so it does not queue behind follow-ups (chat.update
+			// of answered check-ins waits on Slack's 50 a minute).
+			pool = b.triggered
+			b.ack(c, evt.Request, nil, arrived)
+		default:
 			b.ack(c, evt.Request, nil, arrived)
 		}
 		b.spawn(pool, evt.Request.EnvelopeID, func() { b.dispatch(ctx, c, evt, arrived) })

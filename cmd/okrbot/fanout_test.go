@@ -223,12 +223,21 @@ type process struct {
 // waits until its socket is connected.
 func startProcess(tb testing.TB, bin string, f *fanout) *process {
 	tb.Helper()
+	return startProcessWith(tb, bin, f, 1)
+}
+
+// startProcessWith is startProcess with extra environment (which overrides
+// the defaults above), waiting until the emulator has conns sockets open in
+// all (this process's and those of the replicas already running).
+func startProcessWith(tb testing.TB, bin string, f *fanout, conns int, env ...string) *process {
+	tb.Helper()
 	p := &process{cmd: exec.Command(bin, "run"), logs: &lockedBuffer{}, done: make(chan error, 1)}
 	p.cmd.Env = append(os.Environ(),
 		"SLACK_BOT_TOKEN="+f.emu.BotToken(), "SLACK_APP_TOKEN="+f.emu.AppToken(), "SLACK_API_URL="+f.emu.APIURL(),
 		"DATABASE_URL="+f.dbURL, "HTTP_ADDR=127.0.0.1:0", "LOG_LEVEL=info",
 		"CHECKIN_CLAIM_LEASE=15s", "SOCKET_MODE_CONNECTIONS=1",
 	)
+	p.cmd.Env = append(p.cmd.Env, env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
 	if err := p.cmd.Start(); err != nil {
 		tb.Fatal(err)
@@ -237,7 +246,7 @@ func startProcess(tb testing.TB, bin string, f *fanout) *process {
 	tb.Cleanup(func() { p.kill(tb) })
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := f.emu.WaitConnections(ctx, 1); err != nil {
+	if err := f.emu.WaitConnections(ctx, conns); err != nil {
 		tb.Fatalf("okrbot did not connect: %v\n%s", err, p.logs)
 	}
 	return p
