@@ -98,6 +98,8 @@ type Bot struct {
 	// view submissions being checked before their ack; triggered bounds
 	// slash commands and button clicks, whose trigger_id (to open a modal)
 	// lives 3 s and must not wait behind follow-ups held by Slack's limits.
+	// followUps and triggered are small (half the cores): work beyond the
+	// cores only slows the acks of a burst.
 	followUps, submissions, triggered chan struct{}
 
 	commands map[string]commandHandler
@@ -165,7 +167,7 @@ func New(cfg Config, store Store) *Bot {
 	procs := runtime.GOMAXPROCS(0)
 	b.followUps = make(chan struct{}, max(1, procs/2))
 	b.submissions = make(chan struct{}, 4*procs)
-	b.triggered = make(chan struct{}, 4*procs)
+	b.triggered = make(chan struct{}, max(1, procs/2))
 	b.commands, b.actions = b.commandHandlers(), b.actionHandlers()
 	b.views, b.events = b.viewHandlers(), b.eventHandlers()
 	return b
