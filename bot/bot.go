@@ -369,8 +369,8 @@ func (b *Bot) dispatch(ctx context.Context, c *conn, evt socketmode.Event, arriv
 			key = "event:" + cb.EventID
 		}
 		if !b.firstTime(ctx, key, log) {
-			log.Info("redelivered event ignored", slog.Int("retry_attempt", req.RetryAttempt))
 			b.cfg.Observer.Redelivered(req.Type)
+			log.Info("redelivered event ignored", slog.Int("retry_attempt", req.RetryAttempt))
 			return
 		}
 		b.onEventsAPI(ctx, log, data)

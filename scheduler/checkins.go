@@ -250,7 +250,9 @@ func (s *Scheduler) SendCheckins(ctx context.Context) error {
 		for pctx.Err() == nil {
 			// Not cancelled mid-way: a claim cut off may still commit,
 			// leaving check-ins claimed that nobody gives back.
+			sent.claims.Lock()
 			batch, err := s.checkins.ClaimDueCheckins(context.WithoutCancel(pctx), s.clock.Now(), s.id, s.lease, sendBatch, sent.ids()...)
+			sent.claims.Unlock()
 			if err != nil || len(batch) == 0 {
 				claimErr <- err
 				return
@@ -399,9 +401,11 @@ type sentLog struct {
 	dms   []okr.SentDM
 	logs  map[int64]*slog.Logger
 	given []int64 // check-ins given back after a failed try
-	kick  chan struct{}
-	done  chan struct{}
-	close func()
+	// claims orders the round's claims and its give-backs.
+	claims sync.Mutex
+	kick   chan struct{}
+	done   chan struct{}
+	close  func()
 }
 
 // newSentLog starts a sentLog's writer; close writes what is left and
@@ -543,8 +547,12 @@ func (s *Scheduler) deliver(ctx context.Context, c okr.Checkin, sent *sentLog) b
 		return false
 	case err != nil:
 		log.Warn("check-in not sent; will retry", slog.String("error", err.Error()))
-		sent.gaveBack(c.ID) // first: once released, the round's next claim could take it
+		// Given back under the claims' lock: a claim runs either before
+		// the release (and finds it claimed) or after (and leaves it).
+		sent.claims.Lock()
+		sent.gaveBack(c.ID)
 		s.release(ctx, log, c, err.Error())
+		sent.claims.Unlock()
 		return false
 	}
 	s.markSent(log, c, ch, ts, sent)
