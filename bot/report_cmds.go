@@ -82,18 +82,28 @@ func (b *Bot) cmdSummary(ctx context.Context, in commandInput) (*reply, error) {
 	return &reply{Text: fmt.Sprintf("📬 Posting the %s summary of *%s* here, with its chart…", p.Label(), escape(team.Name))}, nil
 }
 
-// cmdQuarterClose closes a quarter of the channel's team: its objectives
-// are closed and their scores frozen.
-func (b *Bot) cmdQuarterClose(ctx context.Context, in commandInput) (*reply, error) {
+// leadsQuarter reads the quarter of a lead's command about the channel's
+// team, refusing anyone but its leads.
+func (b *Bot) leadsQuarter(ctx context.Context, in commandInput, doing string) (okr.Period, *okr.Team, error) {
 	p, err := b.periodArg(in)
 	if err != nil {
-		return nil, err
+		return okr.Period{}, nil, err
 	}
 	team, err := b.channelTeam(ctx, in.Slash.ChannelID)
 	if err != nil {
-		return nil, err
+		return okr.Period{}, nil, err
 	}
-	if err := b.requireLead(ctx, team, in.Slash.UserID, "close a quarter of"); err != nil {
+	if err := b.requireLead(ctx, team, in.Slash.UserID, doing); err != nil {
+		return okr.Period{}, nil, err
+	}
+	return p, team, nil
+}
+
+// cmdQuarterClose closes a quarter of the channel's team: its objectives
+// are closed and their scores frozen.
+func (b *Bot) cmdQuarterClose(ctx context.Context, in commandInput) (*reply, error) {
+	p, team, err := b.leadsQuarter(ctx, in, "close a quarter of")
+	if err != nil {
 		return nil, err
 	}
 	n, err := b.store.CloseQuarter(ctx, team.ID, p, in.Slash.UserID, b.now())
@@ -110,15 +120,8 @@ func (b *Bot) cmdQuarterClose(ctx context.Context, in commandInput) (*reply, err
 // cmdQuarterCarry carries a quarter's unfinished aspirational objectives
 // into the next one.
 func (b *Bot) cmdQuarterCarry(ctx context.Context, in commandInput) (*reply, error) {
-	p, err := b.periodArg(in)
+	p, team, err := b.leadsQuarter(ctx, in, "carry over objectives of")
 	if err != nil {
-		return nil, err
-	}
-	team, err := b.channelTeam(ctx, in.Slash.ChannelID)
-	if err != nil {
-		return nil, err
-	}
-	if err := b.requireLead(ctx, team, in.Slash.UserID, "carry over objectives of"); err != nil {
 		return nil, err
 	}
 	copies, err := b.store.CarryOver(ctx, team.ID, p, in.Slash.UserID, b.now())
