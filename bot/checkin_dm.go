@@ -228,24 +228,13 @@ func (b *Bot) FindCheckinDM(ctx context.Context, c okr.Checkin) (string, string,
 		}
 		return "", "", false, err
 	}
-	params := &slack.GetConversationHistoryParameters{
-		ChannelID: ch.ID, Oldest: slackTS(c.DueAt.Add(-time.Minute)), Limit: 100, IncludeAllMetadata: true,
+	// A DM history that cannot be read is an error to retry, not a DM
+	// that is not there.
+	ts, found, err := b.scanHistory(ctx, ch.ID, c.DueAt, checkinEventType, "checkin_id", c.ID)
+	if err != nil || !found {
+		return "", "", false, err
 	}
-	for {
-		h, err := b.api.GetConversationHistoryContext(ctx, params)
-		if err != nil {
-			return "", "", false, err
-		}
-		for _, m := range h.Messages {
-			if m.Metadata.EventType == checkinEventType && fmt.Sprint(m.Metadata.EventPayload["checkin_id"]) == strconv.FormatInt(c.ID, 10) {
-				return ch.ID, m.Timestamp, true, nil
-			}
-		}
-		if !h.HasMore || h.ResponseMetaData.NextCursor == "" {
-			return "", "", false, nil
-		}
-		params.Cursor = h.ResponseMetaData.NextCursor
-	}
+	return ch.ID, ts, true, nil
 }
 
 // RemindCheckin nudges a person, once, about an unanswered check-in.

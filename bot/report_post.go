@@ -166,6 +166,16 @@ func (b *Bot) FindReportPost(ctx context.Context, r okr.Report) (string, string,
 // the bot's message whose metadata has the event type and key = id. A
 // channel whose history the bot cannot read holds no message of its.
 func (b *Bot) findPost(ctx context.Context, channel string, since time.Time, eventType, key string, id int64) (string, bool, error) {
+	ts, found, err := b.scanHistory(ctx, channel, since, eventType, key, id)
+	if err != nil && okr.ErrorCode(asUnpostable(err)) == okr.EUNDELIVERABLE {
+		return "", false, nil
+	}
+	return ts, found, err
+}
+
+// scanHistory pages through a channel's history from a minute before since
+// for the message whose metadata has the event type and key = id.
+func (b *Bot) scanHistory(ctx context.Context, channel string, since time.Time, eventType, key string, id int64) (string, bool, error) {
 	params := &slack.GetConversationHistoryParameters{
 		ChannelID: channel, Oldest: slackTS(since.Add(-time.Minute)), Limit: 100, IncludeAllMetadata: true,
 	}
@@ -173,9 +183,6 @@ func (b *Bot) findPost(ctx context.Context, channel string, since time.Time, eve
 	for {
 		h, err := b.api.GetConversationHistoryContext(ctx, params)
 		if err != nil {
-			if okr.ErrorCode(asUnpostable(err)) == okr.EUNDELIVERABLE {
-				return "", false, nil
-			}
 			return "", false, err
 		}
 		for _, m := range h.Messages {

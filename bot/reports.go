@@ -3,7 +3,7 @@ package bot
 import (
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -62,7 +62,7 @@ func change(now float64, before *float64) string {
 	return "no change"
 }
 
-// linesSection joins lines under a title in sections of at most
+// linesSections joins lines under a title in sections of at most
 // maxSectionText, as many as needed.
 func linesSections(title string, lines []string) []slack.Block {
 	var blocks []slack.Block
@@ -189,19 +189,12 @@ func participationLines(p okr.Participation) []string {
 	return lines
 }
 
-func sorted(ids []string) []string {
-	out := append([]string(nil), ids...)
-	sort.Strings(out)
-	return out
-}
+func sorted(ids []string) []string { return slices.Sorted(slices.Values(ids)) }
 
 // summaryText is the summary's notification text.
 func summaryText(s *okr.Summary) string {
 	return fmt.Sprintf("Quarterly summary of %s · %s", s.Team.Name, s.Period.Label())
 }
-
-// colourEmoji marks a score's colour.
-func colourEmoji(c okr.Colour) string { return healthEmoji(c) }
 
 // achievedWords says whether an objective achieved its goal, in the words
 // of its kind.
@@ -235,7 +228,7 @@ func summaryBlocks(s *okr.Summary, chartFileID string) []slack.Block {
 	for i := range s.Objectives {
 		o := &s.Objectives[i]
 		var b strings.Builder
-		fmt.Fprintf(&b, "%s *%s* — score *%.1f* · %s · <@%s>", colourEmoji(o.Colour), escape(o.Objective.Title), o.Score, achievedWords(o), o.Objective.OwnerID)
+		fmt.Fprintf(&b, "%s *%s* — score *%.1f* · %s · <@%s>", healthEmoji(o.Colour), escape(o.Objective.Title), o.Score, achievedWords(o), o.Objective.OwnerID)
 		for j := range o.KRs {
 			k := &o.KRs[j]
 			line := fmt.Sprintf("\n• %s: %s → %s (target %s) · %.1f", escape(k.KeyResult.Title),

@@ -185,6 +185,7 @@ func TestQuarterCloseAndCarry(t *testing.T) {
 	p := okr.QuarterOf(start, time.January)
 	s := seedQuarter(t, h, p)
 
+	mustContain(t, h.slash(t, dana, "summary"), "Only members of *Platform* can post its reports", "<@U0ALICE>")
 	mustContain(t, h.slash(t, bob, "quarter close"), "Only a lead of *Platform* can close a quarter of it", "<@U0ALICE>")
 	mustContain(t, h.slash(t, alice, "quarter close 2027-Q9"), `"2027-Q9" is not a quarter`)
 	mustContain(t, h.slash(t, alice, "quarter close 2027-Q3"), "2027-Q3 has not started yet")
