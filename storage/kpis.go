@@ -348,11 +348,12 @@ func (s *Store) recordReading(ctx context.Context, tx *sqlx.Tx, r *okr.Reading, 
 	return []okr.AlertEvent{row.AlertEvent}, nil
 }
 
-// hotQueries are the statements run for every reading, key result update
-// and pace check. They are prepared once per connection rather than parsed
-// and planned each time (see Store.prepared).
+// hotQueries are the statements run for every reading, key result update,
+// pace check and new objective. They are prepared once per connection
+// rather than parsed and planned each time (see Store.prepared).
 var hotQueries = []string{recordReadingQuery, openAlertsQuery, openAlertQuery,
-	moveAlertsQuery, resolveAlertsQuery, appliedQuery, insertAlertEventsQuery}
+	moveAlertsQuery, resolveAlertsQuery, appliedQuery, insertAlertEventsQuery,
+	createObjectiveQuery}
 
 // prepareHot prepares the hot queries on s's pool the first time. It takes
 // a connection of the pool: call it outside a transaction, so that

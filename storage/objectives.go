@@ -2,7 +2,10 @@ package storage
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -25,31 +28,24 @@ func (s *Store) CreateObjective(ctx context.Context, o *okr.Objective, p okr.Per
 		o.Status = okr.Active
 	}
 	now := s.now()
-	err := s.withTx(ctx, func(tx *sqlx.Tx) error {
-		periodID, err := upsertPeriod(ctx, tx, p)
-		if err != nil {
+	err := s.prepareHot(ctx)
+	var created bool
+	if err == nil {
+		created, err = s.insertObjective(ctx, o, p, now)
+	}
+	if err == nil && !created {
+		// The period's first objective: store the period, then the objective.
+		err = s.withTx(ctx, func(tx *sqlx.Tx) error {
+			_, err := upsertPeriod(ctx, tx, p)
 			return err
+		})
+		if err == nil {
+			created, err = s.insertObjective(ctx, o, p, now)
 		}
-		err = tx.QueryRowxContext(ctx, `
-			INSERT INTO objectives (team_id, period_id, title, description, owner_id,
-				kind, parent_id, status, created_by, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-			RETURNING id, created_at`,
-			o.TeamID, periodID, o.Title, o.Description, o.OwnerID,
-			o.Kind, o.ParentID, o.Status, o.CreatedBy, now,
-		).Scan(&o.ID, &o.CreatedAt)
-		if err != nil {
-			return err
+		if err == nil && !created {
+			err = fmt.Errorf("period %s vanished", p.Label())
 		}
-		for i := range o.KeyResults {
-			kr := &o.KeyResults[i]
-			kr.ObjectiveID = o.ID
-			if err := insertKeyResult(ctx, tx, kr, i, now); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	}
 	if err != nil {
 		o.ID = 0
 		for i := range o.KeyResults {
@@ -61,12 +57,91 @@ func (s *Store) CreateObjective(ctx context.Context, o *okr.Objective, p okr.Per
 	return nil
 }
 
+// createObjectiveQuery stores an objective of an existing period and its
+// key results in one statement, atomic as any statement is: one round trip,
+// no BEGIN or COMMIT. It returns no row when the period does not exist.
+const createObjectiveQuery = `
+	WITH o AS (
+		INSERT INTO objectives (team_id, period_id, title, description, owner_id,
+			kind, parent_id, status, created_by, created_at)
+		SELECT $1, p.id, $3, $4, $5, $6, $7, $8, $9, $10
+		FROM periods p
+		WHERE p.label = $2
+		RETURNING id, created_at
+	), k AS (
+		INSERT INTO key_results (objective_id, position, title, owner_id, kind, unit,
+			start_value, target_value, current_value, confidence, kpi_id,
+			created_at, updated_at)
+		SELECT o.id, x.pos - 1, x.title, x.owner_id, x.kind, x.unit, x.start_value,
+			x.target_value, x.current_value, x.confidence, NULLIF(x.kpi_id, 0), $10, $10
+		FROM o, unnest($11::text[], $12::text[], $13::text[], $14::text[], $15::float8[],
+				$16::float8[], $17::float8[], $18::smallint[], $19::bigint[])
+			WITH ORDINALITY AS x(title, owner_id, kind, unit, start_value, target_value,
+				current_value, confidence, kpi_id, pos)
+		RETURNING id, position
+	)
+	SELECT o.id, o.created_at,
+		COALESCE((SELECT array_agg(k.id ORDER BY k.position) FROM k), '{}') AS kr_ids
+	FROM o`
+
+// insertObjective runs createObjectiveQuery for o, setting its IDs and
+// times; it reports false when the period does not exist.
+func (s *Store) insertObjective(ctx context.Context, o *okr.Objective, p okr.Period, now time.Time) (bool, error) {
+	n := len(o.KeyResults)
+	titles, owners, kinds, units := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	starts, targets, currents := make([]float64, n), make([]float64, n), make([]float64, n)
+	confidences, kpis := make([]int64, n), make([]int64, n)
+	for i, kr := range o.KeyResults {
+		titles[i], owners[i], kinds[i], units[i] = kr.Title, kr.OwnerID, string(kr.Kind), kr.Unit
+		starts[i], targets[i], currents[i] = kr.Start, kr.Target, kr.Current
+		confidences[i] = int64(kr.Confidence)
+		if kr.KPIID != nil {
+			kpis[i] = *kr.KPIID
+		}
+	}
+	create, err := s.stmt(ctx, nil, createObjectiveQuery)
+	if err != nil {
+		return false, err
+	}
+	var row struct {
+		ID        int64         `db:"id"`
+		CreatedAt time.Time     `db:"created_at"`
+		KRIDs     pq.Int64Array `db:"kr_ids"`
+	}
+	err = create.GetContext(ctx, &row, o.TeamID, p.Label(), o.Title, o.Description, o.OwnerID,
+		o.Kind, o.ParentID, o.Status, o.CreatedBy, now,
+		pq.Array(titles), pq.Array(owners), pq.Array(kinds), pq.Array(units),
+		pq.Array(starts), pq.Array(targets), pq.Array(currents), pq.Array(confidences), pq.Array(kpis))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, err
+	case len(row.KRIDs) != n:
+		return false, fmt.Errorf("stored %d key results of %d", len(row.KRIDs), n)
+	}
+	o.ID, o.CreatedAt = row.ID, row.CreatedAt
+	for i := range o.KeyResults {
+		kr := &o.KeyResults[i]
+		kr.ID, kr.ObjectiveID, kr.CreatedAt, kr.UpdatedAt = row.KRIDs[i], o.ID, row.CreatedAt, row.CreatedAt
+	}
+	return true, nil
+}
+
 // upsertPeriod returns the id of the period row labelled like p, storing it
-// first if needed.
+// first if needed. The row is read without a lock when it exists, as it
+// almost always does: an upsert would lock it until the transaction ends,
+// and every objective created for the same period would wait on the one
+// before it.
 func upsertPeriod(ctx context.Context, tx *sqlx.Tx, p okr.Period) (int64, error) {
 	var id int64
-	// DO UPDATE rather than DO NOTHING so that RETURNING yields the existing row.
-	err := tx.QueryRowxContext(ctx, `
+	err := tx.GetContext(ctx, &id, `SELECT id FROM periods WHERE label = $1`, p.Label())
+	if !errors.Is(err, sql.ErrNoRows) {
+		return id, err
+	}
+	// DO UPDATE rather than DO NOTHING so that RETURNING yields the row a
+	// concurrent transaction stored first.
+	err = tx.QueryRowxContext(ctx, `
 		INSERT INTO periods (label, kind, starts_at, ends_at)
 		VALUES ($1, $2, $3, $4)
 		ON CONFLICT (label) DO UPDATE SET label = EXCLUDED.label
@@ -109,6 +184,23 @@ func (s *Store) ObjectivesByTeam(ctx context.Context, teamID int64, period strin
 	}
 	if err := s.loadKeyResults(ctx, objs); err != nil {
 		return nil, fmt.Errorf("storage: objectives by team: %w", err)
+	}
+	return objs, nil
+}
+
+// ActiveObjectives returns the active objectives of teams in periods
+// (labels), without their key results, by team and then oldest first: the
+// objectives a new one may align to, in one query.
+func (s *Store) ActiveObjectives(ctx context.Context, teamIDs []int64, periods []string) ([]okr.Objective, error) {
+	objs := []okr.Objective{}
+	err := s.db.SelectContext(ctx, &objs, `
+		SELECT `+objectiveColumns+`
+		FROM objectives o
+		JOIN periods p ON p.id = o.period_id
+		WHERE o.team_id = ANY($1) AND p.label = ANY($2) AND o.status = 'active'
+		ORDER BY o.team_id, o.created_at, o.id`, pq.Array(teamIDs), pq.Array(periods))
+	if err != nil {
+		return nil, fmt.Errorf("storage: active objectives: %w", err)
 	}
 	return objs, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -218,6 +219,60 @@ func TestObjectives(t *testing.T) {
 		}
 		if n != 1 {
 			t.Errorf("period rows for 2027-Q2: got %d, want 1", n)
+		}
+	})
+
+	t.Run("first objectives of a new period, at once", func(t *testing.T) {
+		lead := unique("U")
+		team := mustCreateTeam(t, s, lead)
+		q := mustPeriod("2031-Q2")
+		var wg sync.WaitGroup
+		errs := make([]error, 8)
+		for i := range errs {
+			wg.Go(func() { errs[i] = s.CreateObjective(ctx, newObjective(team.ID, lead, metricKR(lead, 0, 1)), q) })
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		objs, err := s.ObjectivesByTeam(ctx, team.ID, "2031-Q2")
+		if err != nil || len(objs) != len(errs) {
+			t.Fatalf("objectives: got %d, %v, want %d", len(objs), err, len(errs))
+		}
+		var n int
+		if err := s.DB().GetContext(ctx, &n, `SELECT count(*) FROM periods WHERE label = '2031-Q2'`); err != nil || n != 1 {
+			t.Errorf("period rows: got %d, %v, want 1", n, err)
+		}
+	})
+
+	t.Run("active objectives of teams", func(t *testing.T) {
+		lead := unique("U")
+		team, other, third := mustCreateTeam(t, s, lead), mustCreateTeam(t, s, lead), mustCreateTeam(t, s, lead)
+		a := newObjective(other.ID, lead, metricKR(lead, 0, 1))
+		b := newObjective(team.ID, lead)
+		closed := newObjective(team.ID, lead)
+		year := newObjective(team.ID, lead)
+		later := newObjective(team.ID, lead)
+		elsewhere := newObjective(third.ID, lead)
+		for _, o := range []*okr.Objective{a, b, closed, elsewhere} {
+			mustCreateObjective(t, s, o, q1)
+		}
+		mustCreateObjective(t, s, year, mustPeriod("2027"))
+		mustCreateObjective(t, s, later, q2)
+		mustExec(t, s, `UPDATE objectives SET status = 'closed' WHERE id = $1`, closed.ID)
+
+		objs, err := s.ActiveObjectives(ctx, []int64{team.ID, other.ID}, []string{"2027-Q1", "2027"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []int64{b.ID, year.ID, a.ID}
+		if team.ID > other.ID {
+			want = []int64{a.ID, b.ID, year.ID}
+		}
+		if got := ids(objs); !slices.Equal(got, want) {
+			t.Errorf("got %v, want %v (by team, oldest first; not closed, not 2027-Q2, not a third team's)", got, want)
 		}
 	})
 

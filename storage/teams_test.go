@@ -232,3 +232,26 @@ func TestMembers(t *testing.T) {
 		}
 	})
 }
+
+func TestTeamRoles(t *testing.T) {
+	ctx := context.Background()
+	s := MustOpenStore(t)
+	lead, member, stranger := unique("U"), unique("U"), unique("U")
+	team := mustCreateTeam(t, s, lead)
+	if _, err := s.AddMembers(ctx, team.ID, []string{member}, okr.RoleMember, lead); err != nil {
+		t.Fatal(err)
+	}
+	got, roles, err := s.TeamRoles(ctx, team.ID, []string{stranger, lead, member, "", lead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != team.ID || got.Name != team.Name {
+		t.Errorf("team: got %+v, want %+v", got, team)
+	}
+	want := []okr.Role{"", okr.RoleLead, okr.RoleMember, "", okr.RoleLead}
+	if !slices.Equal(roles, want) {
+		t.Errorf("roles: got %q, want %q", roles, want)
+	}
+	_, _, err = s.TeamRoles(ctx, -1, []string{lead})
+	wantCode(t, err, okr.ENOTFOUND)
+}
