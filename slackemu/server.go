@@ -144,6 +144,10 @@ type Server struct {
 	base    string // http://127.0.0.1:PORT
 
 	mu sync.Mutex
+	// hold, when set, holds envelopes back until it is closed; held counts
+	// them (HoldEnvelopes).
+	hold chan struct{}
+	held int
 	// changed is closed and set to nil on every state change; it is created
 	// lazily by waiters, so changes nobody waits for cost nothing.
 	changed chan struct{}

@@ -65,6 +65,11 @@ func (c *wsConn) writeJSONAt(v any) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, err
 	}
+	return c.writeAt(b)
+}
+
+// writeAt writes a text frame and returns when it started to go out.
+func (c *wsConn) writeAt(b []byte) (time.Time, error) {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
 	sent := time.Now()
@@ -298,6 +303,13 @@ func (s *Server) nextConn(ctx context.Context) (*wsConn, error) {
 
 // deliver sends an envelope to one connection and waits up to timeout for its ack.
 func (s *Server) deliver(ctx context.Context, env *envelope, timeout time.Duration) (Ack, error) {
+	frame, err := json.Marshal(env)
+	if err != nil {
+		return Ack{}, err
+	}
+	if err := s.waitHeld(ctx); err != nil {
+		return Ack{}, err
+	}
 	for {
 		c, err := s.nextConn(ctx)
 		if err != nil {
@@ -307,7 +319,7 @@ func (s *Server) deliver(ctx context.Context, env *envelope, timeout time.Durati
 		s.mu.Lock()
 		s.pending[env.EnvelopeID] = ch
 		s.mu.Unlock()
-		sent, err := c.writeJSONAt(env)
+		sent, err := c.writeAt(frame)
 		if err != nil {
 			s.mu.Lock()
 			delete(s.pending, env.EnvelopeID)
@@ -333,6 +345,54 @@ func (s *Server) deliver(ctx context.Context, env *envelope, timeout time.Durati
 			s.dropPending(env.EnvelopeID)
 			return Ack{}, fmt.Errorf("slackemu: waiting for ack: %w", ctx.Err())
 		}
+	}
+}
+
+// HoldEnvelopes makes envelopes wait, built, until release is called,
+// instead of going out at once; held says how many are waiting. A test
+// sends a burst with it: every envelope reaches the app at once, and the
+// emulator's work of building them, which is Slack's and not the app's,
+// stays out of their ack latency.
+func (s *Server) HoldEnvelopes() (held func() int, release func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	gate := make(chan struct{})
+	s.hold = gate
+	held = func() int {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.held
+	}
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			s.mu.Lock()
+			if s.hold == gate {
+				s.hold, s.held = nil, 0
+			}
+			s.mu.Unlock()
+			close(gate)
+		})
+	}
+	return held, release
+}
+
+// waitHeld waits while envelopes are held (HoldEnvelopes).
+func (s *Server) waitHeld(ctx context.Context) error {
+	s.mu.Lock()
+	gate := s.hold
+	if gate == nil {
+		s.mu.Unlock()
+		return nil
+	}
+	s.held++
+	s.notifyLocked()
+	s.mu.Unlock()
+	select {
+	case <-gate:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("slackemu: held envelope: %w", ctx.Err())
 	}
 }
 
