@@ -101,6 +101,8 @@ type Bot struct {
 	// followUps and triggered are small (half the cores): work beyond the
 	// cores only slows the acks of a burst.
 	followUps, submissions, triggered chan struct{}
+	// gate holds work after acks back while envelopes wait for theirs.
+	gate *ackGate
 
 	commands map[string]commandHandler
 	actions  map[string]actionHandler
@@ -167,6 +169,7 @@ func New(cfg Config, store Store) *Bot {
 	procs := runtime.GOMAXPROCS(0)
 	b.followUps = make(chan struct{}, max(1, procs/2))
 	b.submissions = make(chan struct{}, 4*procs)
+	b.gate = newAckGate()
 	b.triggered = make(chan struct{}, max(1, procs/2))
 	b.commands, b.actions = b.commandHandlers(), b.actionHandlers()
 	b.views, b.events = b.viewHandlers(), b.eventHandlers()
@@ -205,6 +208,9 @@ func (b *Bot) Run(ctx context.Context) error {
 			for {
 				select {
 				case evt := <-c.sm.Events:
+					if evt.Request != nil && isEnvelope(evt.Type) {
+						b.gate.received()
+					}
 					select {
 					case events <- incoming{c, evt}:
 					case <-runCtx.Done():
@@ -221,7 +227,10 @@ func (b *Bot) Run(ctx context.Context) error {
 		select {
 		case in := <-events:
 			if ctx.Err() != nil {
-				continue // Slack redelivers what is not acked
+				if in.evt.Request != nil && isEnvelope(in.evt.Type) {
+					b.gate.acked() // not taken: Slack redelivers what is not acked
+				}
+				continue
 			}
 			b.handleEvent(workCtx, in.c, in.evt)
 		case err := <-runErr:
@@ -292,6 +301,7 @@ func (b *Bot) handleEvent(ctx context.Context, c *conn, evt socketmode.Event) {
 		if evt.Request == nil {
 			return
 		}
+
 		// Everything but a view submission is acked here and now: its ack
 		// never depends on the work. A submission's does (inline errors), so
 		// it gets a pool of its own, never queued behind follow-up work.
@@ -309,22 +319,30 @@ func (b *Bot) handleEvent(ctx context.Context, c *conn, evt socketmode.Event) {
 		default:
 			b.ack(c, evt.Request, nil, arrived)
 		}
-		b.spawn(pool, evt.Request.EnvelopeID, func() { b.dispatch(ctx, c, evt, arrived) })
+		b.spawn(ctx, pool, evt.Request.EnvelopeID, func() { b.dispatch(ctx, c, evt, arrived) })
 	}
 }
 
 // spawn runs f in its own goroutine once pool has room. Bounding the work
 // in flight keeps the socket's reader on the CPU, so acks stay prompt
 // however much follow-up work a burst brings.
-func (b *Bot) spawn(pool chan struct{}, envelopeID string, f func()) {
+func (b *Bot) spawn(ctx context.Context, pool chan struct{}, envelopeID string, f func()) {
 	b.work.Add(1)
 	go func() {
 		defer b.work.Done()
+		if pool != b.submissions {
+			b.gate.wait(ctx)
+		}
 		pool <- struct{}{}
 		defer func() { <-pool }()
 		defer b.recoverPanic(envelopeID)
 		f()
 	}()
+}
+
+// isEnvelope reports whether events of type t are envelopes to ack.
+func isEnvelope(t socketmode.EventType) bool {
+	return t == socketmode.EventTypeSlashCommand || t == socketmode.EventTypeInteractive || t == socketmode.EventTypeEventsAPI
 }
 
 func isViewSubmission(evt socketmode.Event) bool {
@@ -388,12 +406,14 @@ func (b *Bot) ack(c *conn, req *socketmode.Request, payload any, since time.Time
 	} else {
 		err = c.sm.Ack(*req, payload)
 	}
+	b.gate.acked()
 	outcome := "ok"
 	if err != nil {
 		outcome = "error"
 		b.log.Error("ack failed", slog.String("envelope_id", req.EnvelopeID), slog.String("error", err.Error()))
 	}
 	b.cfg.Observer.Envelope(req.Type, outcome, time.Since(since))
+
 }
 
 // firstTime claims key and reports whether this is its first delivery. When

@@ -250,7 +250,7 @@ func (b *Bot) submitKPI(ctx context.Context, log *slog.Logger, cb slack.Interact
 		if err := b.requireKPIManager(ctx, old, team, me, "change"); err != nil {
 			return b.formFailure(log, err, fieldKPIName)
 		}
-	} else if team, err = b.teamFromForm(ctx, f.selected(fieldTeam), me); err != nil {
+	} else if team, _, err = b.teamFromForm(ctx, f.selected(fieldTeam), me, ""); err != nil {
 		return b.formFailure(log, err, fieldTeam)
 	}
 
@@ -435,7 +435,7 @@ func (b *Bot) cmdKPIRecord(ctx context.Context, in commandInput) (*reply, error)
 	if err != nil {
 		return nil, err
 	}
-	b.spawn(b.followUps, "", func() { b.refreshHome(ctx, in.Log, me, false) })
+	b.spawn(ctx, b.followUps, "", func() { b.refreshHome(ctx, in.Log, me, false) })
 	return &reply{Text: text}, nil
 }
 

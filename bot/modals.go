@@ -151,8 +151,12 @@ func objectiveOptions(groups []teamObjectives) []*slack.OptionBlockObject {
 	return opts
 }
 
-// newObjectiveModal is the form for an objective and its first key results.
+// newObjectiveModal is the form for an objective and its first key results:
+// meta.KRSlots of them (at least one), and a button that adds one more, up
+// to okr.MaxKeyResults. A short form opens and is submitted faster than
+// one with every slot there at once.
 func newObjectiveModal(meta privateMetadata, teams []okr.Team, parents []teamObjectives, me string, period okr.Period) slack.ModalViewRequest {
+	meta.KRSlots = min(max(meta.KRSlots, 1), okr.MaxKeyResults)
 	initialTeam := ""
 	if meta.TeamID != 0 {
 		initialTeam = strconv.FormatInt(meta.TeamID, 10)
@@ -179,7 +183,7 @@ func newObjectiveModal(meta privateMetadata, teams []okr.Team, parents []teamObj
 		blocks = append(blocks, withHint(selectInput(fieldParent, "Aligned to", "Pick a parent objective", opts, "", true),
 			"An objective of this team or a parent team that this one serves."))
 	}
-	for i := 1; i <= okr.MaxKeyResults; i++ {
+	for i := 1; i <= meta.KRSlots; i++ {
 		label := fmt.Sprintf("Key result %d", i)
 		blocks = append(blocks,
 			slack.NewDividerBlock(),
@@ -189,6 +193,10 @@ func newObjectiveModal(meta privateMetadata, teams []okr.Team, parents []teamObj
 				"Leave start and target empty for a done / not done milestone."),
 			textInput(krField(i, fieldUnit), "Unit", "e.g. h, %, $, tickets", "", okr.MaxUnitLen, false, true),
 		)
+	}
+	if meta.KRSlots < okr.MaxKeyResults {
+		add := slack.NewButtonBlockElement(actionObjectiveAddKR, "", plain("➕ Add a key result"))
+		blocks = append(blocks, slack.NewActionBlock(actionObjectiveAddKR, add))
 	}
 	return modal(viewNewObjective, "New objective", "Create", meta, blocks)
 }

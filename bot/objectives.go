@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -194,11 +195,38 @@ func (b *Bot) actNewObjective(ctx context.Context, _ *slog.Logger, cb slack.Inte
 }
 
 func (b *Bot) openNewObjective(ctx context.Context, triggerID, userID, channelID string) error {
-	teams, err := b.store.TeamsByMember(ctx, userID)
+	v, err := b.newObjectiveView(ctx, userID, privateMetadata{ChannelID: channelID, KRSlots: 1})
 	if err != nil {
 		return err
 	}
-	meta := privateMetadata{ChannelID: channelID}
+	return b.openView(ctx, triggerID, v)
+}
+
+// actObjectiveAddKR adds a key result to an open new-objective modal. Slack
+// keeps what was typed in the inputs that stay.
+func (b *Bot) actObjectiveAddKR(ctx context.Context, _ *slog.Logger, cb slack.InteractionCallback, _ *slack.BlockAction) error {
+	meta := parseMetadata(cb.View.PrivateMetadata)
+	meta.KRSlots = max(meta.KRSlots, 1) + 1
+	v, err := b.newObjectiveView(ctx, cb.User.ID, meta)
+	if err != nil {
+		return err
+	}
+	_, err = b.api.UpdateViewContext(ctx, v, "", cb.View.Hash, cb.View.ID)
+	if refused, ok := errors.AsType[slack.SlackErrorResponse](err); ok && refused.Err == "hash_conflict" {
+		return nil // a second click on the same modal: the first added the key result
+	}
+	return err
+}
+
+// newObjectiveView builds the new-objective modal for a person, for the
+// team of meta's channel when they are in it.
+func (b *Bot) newObjectiveView(ctx context.Context, userID string, meta privateMetadata) (slack.ModalViewRequest, error) {
+	teams, err := b.store.TeamsByMember(ctx, userID)
+	if err != nil {
+		return slack.ModalViewRequest{}, err
+	}
+	meta.TeamID = 0
+	channelID := meta.ChannelID
 	if t, err := b.store.TeamByChannel(ctx, channelID); err == nil {
 		if ok, err := b.canRead(ctx, t, userID); err == nil && ok {
 			meta.TeamID = t.ID
@@ -206,14 +234,14 @@ func (b *Bot) openNewObjective(ctx context.Context, triggerID, userID, channelID
 		}
 	}
 	if len(teams) == 0 {
-		return okr.Errorf(okr.EINVALID, "You're not in a team yet. Create one with `/okr team create NAME` in your team's channel, or ask a lead to add you.")
+		return slack.ModalViewRequest{}, okr.Errorf(okr.EINVALID, "You're not in a team yet. Create one with `/okr team create NAME` in your team's channel, or ask a lead to add you.")
 	}
 	q := b.currentQuarter()
 	parents, err := b.alignmentCandidates(ctx, teams, q)
 	if err != nil {
-		return err
+		return slack.ModalViewRequest{}, err
 	}
-	return b.openView(ctx, triggerID, newObjectiveModal(meta, teams, parents, userID, q))
+	return newObjectiveModal(meta, teams, parents, userID, q), nil
 }
 
 // alignmentCandidates returns the objectives a new one may align to: those
@@ -228,17 +256,23 @@ func (b *Bot) alignmentCandidates(ctx context.Context, teams []okr.Team, q okr.P
 		}
 	}
 	labels := []string{q.Label(), okr.YearOf(q.Start, b.cfg.FiscalYearStart).Label()}
-	var groups []teamObjectives
-	for _, t := range all {
-		g := teamObjectives{Team: t, Period: q}
-		for _, l := range labels {
-			objs, err := b.store.ObjectivesByTeam(ctx, t.ID, l)
-			if err != nil {
-				return nil, err
-			}
-			g.Objectives = append(g.Objectives, objs...)
-		}
-		groups = append(groups, g)
+	ids := make([]int64, len(all))
+	for i, t := range all {
+		ids[i] = t.ID
+	}
+	objs, err := b.store.ActiveObjectives(ctx, ids, labels)
+	if err != nil {
+		return nil, err
+	}
+	groups := make([]teamObjectives, len(all))
+	index := map[int64]int{}
+	for i, t := range all {
+		groups[i] = teamObjectives{Team: t, Period: q}
+		index[t.ID] = i
+	}
+	for _, o := range objs {
+		g := &groups[index[o.TeamID]]
+		g.Objectives = append(g.Objectives, o)
 	}
 	return groups, nil
 }
@@ -280,7 +314,7 @@ func (b *Bot) submitNewObjective(ctx context.Context, log *slog.Logger, cb slack
 		Status:      okr.Active,
 		CreatedBy:   me,
 	}
-	team, err := b.teamFromForm(ctx, f.selected(fieldTeam), me)
+	team, ownerRole, err := b.teamFromForm(ctx, f.selected(fieldTeam), me, o.OwnerID)
 	if err != nil {
 		return b.formFailure(log, err, fieldTeam)
 	}
@@ -298,9 +332,7 @@ func (b *Bot) submitNewObjective(ctx context.Context, log *slog.Logger, cb slack
 		errs.addErr(err, "", fieldTitle)
 	}
 	if o.OwnerID != "" {
-		if msg, err := b.ownerProblem(ctx, team, o.OwnerID); err != nil {
-			return b.formFailure(log, err, fieldOwner)
-		} else if msg != "" {
+		if msg := notMemberProblem(team, o.OwnerID, ownerRole); msg != "" {
 			errs.add(fieldOwner, msg)
 		}
 	}
@@ -338,24 +370,24 @@ func (b *Bot) submitNewObjective(ctx context.Context, log *slog.Logger, cb slack
 	}
 }
 
-// teamFromForm returns the chosen team if the person may create OKRs in it.
-func (b *Bot) teamFromForm(ctx context.Context, value, userID string) (*okr.Team, error) {
+// teamFromForm returns the chosen team if the person may create OKRs in
+// it, and the role in it of the owner the form names ("" when there is
+// none or they are not a member): one query for both.
+func (b *Bot) teamFromForm(ctx context.Context, value, userID, owner string) (*okr.Team, okr.Role, error) {
 	id, err := strconv.ParseInt(value, 10, 64)
 	if err != nil {
-		return nil, okr.FieldErrorf(fieldTeam, "Pick a team.")
+		return nil, "", okr.FieldErrorf(fieldTeam, "Pick a team.")
 	}
-	team, err := b.store.Team(ctx, id)
+	team, roles, err := b.store.TeamRoles(ctx, id, []string{userID, owner})
 	if okr.ErrorCode(err) == okr.ENOTFOUND {
-		return nil, okr.FieldErrorf(fieldTeam, "That team no longer exists.")
+		return nil, "", okr.FieldErrorf(fieldTeam, "That team no longer exists.")
 	} else if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	if ok, err := b.canRead(ctx, team, userID); err != nil {
-		return nil, err
-	} else if !ok {
-		return nil, okr.FieldErrorf(fieldTeam, "You're not in %s. %s", team.Name, b.leadsLine(ctx, team))
+	if roles[0] == "" && !b.actor(ctx, userID).Admin {
+		return nil, "", okr.FieldErrorf(fieldTeam, "You're not in %s. %s", team.Name, b.leadsLine(ctx, team))
 	}
-	return team, nil
+	return team, roles[1], nil
 }
 
 // ownerProblem says why a person cannot own OKRs in a team, or "".
@@ -364,10 +396,16 @@ func (b *Bot) ownerProblem(ctx context.Context, team *okr.Team, owner string) (s
 	if err != nil {
 		return "", err
 	}
+	return notMemberProblem(team, owner, role), nil
+}
+
+// notMemberProblem says why a person with a role in a team cannot own OKRs
+// in it, or "".
+func notMemberProblem(team *okr.Team, owner string, role okr.Role) string {
 	if role == "" {
-		return fmt.Sprintf("<@%s> isn't in %s. A lead can add them with /okr team add.", owner, team.Name), nil
+		return fmt.Sprintf("<@%s> isn't in %s. A lead can add them with /okr team add.", owner, team.Name)
 	}
-	return "", nil
+	return ""
 }
 
 // parentProblem says why an objective cannot be a parent, or "".

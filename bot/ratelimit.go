@@ -91,6 +91,9 @@ func (t *limitedTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	status := "error"
 	if err == nil {
 		status = strconv.Itoa(resp.StatusCode)
+		if resp.StatusCode == http.StatusOK && echoedViews[method] {
+			trimViewEcho(resp)
+		}
 	}
 	t.obs.SlackCall(method, status, time.Since(start))
 	return resp, err

@@ -53,6 +53,7 @@ const (
 	actionKRHistoryNewer = "kr_history_newer" // history modal: newer updates
 	actionKRHistoryOlder = "kr_history_older" // history modal: older updates
 	actionKRCorrect      = "kr_correct"       // history modal: correct an update
+	actionObjectiveAddKR = "objective_add_kr" // new-objective modal: one more key result
 )
 
 // actionHandlers maps block_actions action ids to handlers.
@@ -67,6 +68,7 @@ func (b *Bot) actionHandlers() map[string]actionHandler {
 		actionKRHistoryNewer: b.actKRHistoryPage,
 		actionKRHistoryOlder: b.actKRHistoryPage,
 		actionKRCorrect:      b.actKRCorrect,
+		actionObjectiveAddKR: b.actObjectiveAddKR,
 	}
 }
 
@@ -185,7 +187,7 @@ func (b *Bot) onInteraction(ctx context.Context, log *slog.Logger, c *conn, req 
 		cancel()
 		b.ack(c, req, ack, arrived)
 		if after != nil {
-			b.spawn(b.followUps, req.EnvelopeID, func() { after(ctx) })
+			b.spawn(ctx, b.followUps, req.EnvelopeID, func() { after(ctx) })
 		}
 	case slack.InteractionTypeBlockActions:
 		if !b.firstTime(ctx, "envelope:"+req.EnvelopeID, log) {
@@ -245,6 +247,8 @@ func (b *Bot) onEventsAPI(ctx context.Context, log *slog.Logger, e slackevents.E
 type privateMetadata struct {
 	ChannelID string `json:"c,omitempty"`
 	TeamID    int64  `json:"t,omitempty"`
+	// KRSlots is how many key results the new-objective modal asks for.
+	KRSlots int `json:"k,omitempty"`
 }
 
 func (m privateMetadata) String() string {

@@ -23,6 +23,9 @@ type Store interface {
 	CreateTeam(ctx context.Context, t *okr.Team) error
 	// Team returns a team by id.
 	Team(ctx context.Context, id int64) (*okr.Team, error)
+	// TeamRoles returns a team with the roles in it of people, in their
+	// order, "" for those who are not members.
+	TeamRoles(ctx context.Context, id int64, userIDs []string) (*okr.Team, []okr.Role, error)
 	// TeamByChannel returns the team bound to a channel.
 	TeamByChannel(ctx context.Context, channelID string) (*okr.Team, error)
 	// TeamsByMember returns the teams a person belongs to, by name.
@@ -44,6 +47,9 @@ type Store interface {
 	// ObjectivesByTeam returns a team's objectives in a period with their key
 	// results, oldest first.
 	ObjectivesByTeam(ctx context.Context, teamID int64, period string) ([]okr.Objective, error)
+	// ActiveObjectives returns the active objectives of teams in periods
+	// (labels), without their key results, by team and then oldest first.
+	ActiveObjectives(ctx context.Context, teamIDs []int64, periods []string) ([]okr.Objective, error)
 	// ObjectivesByOwner returns the objectives in a period that a person owns
 	// or owns a key result of, with all their key results.
 	ObjectivesByOwner(ctx context.Context, userID, period string) ([]okr.Objective, error)

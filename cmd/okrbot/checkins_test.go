@@ -177,7 +177,7 @@ func (h *clockHarness) withOKRs(tb testing.TB) okrs {
 	tb.Helper()
 	h.withTeam(tb)
 	ctx := context.Background()
-	view := h.openModal(tb, alice, "new")
+	view := h.newObjectiveModal(tb, alice, 3)
 	before := h.p.seen(alice, demoChannel)
 	if errs := h.submitErrors(tb, alice, view, goodObjective()); errs != nil {
 		tb.Fatalf("objective refused: %v", errs)
@@ -490,7 +490,7 @@ func TestCheckinDSTWeek(t *testing.T) {
 	}
 	h := mustStartAt(t, at(21, 12, 0))
 	h.withTeam(t)
-	view := h.openModal(t, alice, "new") // the period is 2027-Q1 by default
+	view := h.newObjectiveModal(t, alice, 3) // the period is 2027-Q1 by default
 	if errs := h.submitErrors(t, alice, view, goodObjective()); errs != nil {
 		t.Fatal(errs)
 	}
@@ -966,7 +966,7 @@ func TestCheckinPaging(t *testing.T) {
 	h.withOKRs(t)
 	ctx := context.Background()
 	// A second objective, and key results up to 30 of alice's.
-	view := h.openModal(t, alice, "new")
+	view := h.newObjectiveModal(t, alice, 3)
 	second := goodObjective()
 	second["title"] = "Grow the community"
 	if errs := h.submitErrors(t, alice, view, second); errs != nil {

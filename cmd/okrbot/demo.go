@@ -197,6 +197,12 @@ func newObjectiveStory(ctx context.Context, p *player) error {
 	if !strings.Contains(string(ack.Payload), `"errors"`) {
 		return fmt.Errorf("the form took a target equal to its start: %s", ack.Payload)
 	}
+	// Two more key results: the modal opens with room for one.
+	for range 2 {
+		if view, err = p.addKeyResult(ctx, alice, view); err != nil {
+			return err
+		}
+	}
 	values["owner"] = map[string]any{"owner": slackemu.UserSelect(alice)}
 	values["kr1_target"] = map[string]any{"kr1_target": "4"}
 	values["kr2_title"] = map[string]any{"kr2_title": "Raise customer satisfaction"}

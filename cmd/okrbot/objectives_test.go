@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -54,6 +55,17 @@ func (h *harness) openModal(tb testing.TB, user, text string) slackemu.View {
 	return v
 }
 
+// newObjectiveModal opens the new-objective modal with room for krs key
+// results.
+func (h *harness) newObjectiveModal(tb testing.TB, user string, krs int) slackemu.View {
+	tb.Helper()
+	v, err := h.p.newObjectiveModal(context.Background(), user, demoChannel, krs)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return v
+}
+
 // submitErrors submits a modal and returns the inline errors of its ack
 // (nil when it was accepted).
 func (h *harness) submitErrors(tb testing.TB, user string, view slackemu.View, v values) map[string]string {
@@ -97,6 +109,25 @@ func TestNewObjectiveValidation(t *testing.T) {
 	}
 	q := okr.QuarterOf(timeNowUTC(), 1).Label()
 	mustContain(t, string(view.JSON), `"initial_value":"`+q+`"`)
+	// It opens with one key result and a button for more, up to five.
+	for n := 1; ; n++ {
+		js := string(view.JSON)
+		mustContain(t, js, fmt.Sprintf(`"block_id":"kr%d_title"`, n))
+		if strings.Contains(js, fmt.Sprintf(`"kr%d_title"`, n+1)) {
+			t.Fatalf("modal with %d key results has a slot for key result %d", n, n+1)
+		}
+		if n == okr.MaxKeyResults {
+			if strings.Contains(js, "objective_add_kr") {
+				t.Fatalf("modal with %d key results still offers one more", n)
+			}
+			break
+		}
+		mustContain(t, js, `"action_id":"objective_add_kr"`)
+		var err error
+		if view, err = h.p.addKeyResult(context.Background(), alice, view); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	tests := []struct {
 		name   string
@@ -179,7 +210,7 @@ func TestAddKeyResult(t *testing.T) {
 	h := mustStart(t, slackemu.Options{})
 	h.withTeam(t)
 	mustContain(t, h.slash(t, alice, "kr add"), "no objectives in")
-	view := h.openModal(t, alice, "new")
+	view := h.newObjectiveModal(t, alice, 3)
 	if errs := h.submitErrors(t, alice, view, goodObjective()); errs != nil {
 		t.Fatal(errs)
 	}
@@ -232,7 +263,7 @@ func TestListAndGlance(t *testing.T) {
 	h.withTeam(t)
 	mustContain(t, h.slash(t, alice, "list"), "No objectives yet")
 	mustContain(t, h.slash(t, alice, ""), "You own no objectives")
-	view := h.openModal(t, alice, "new")
+	view := h.newObjectiveModal(t, alice, 3)
 	before := h.p.seen(alice, demoChannel)
 	if errs := h.submitErrors(t, alice, view, goodObjective()); errs != nil {
 		t.Fatal(errs)

@@ -102,6 +102,36 @@ func (p *player) slashModal(ctx context.Context, user, channel, text string) (sl
 	return view, nil
 }
 
+// newObjectiveModal opens the new-objective modal with /okr new and clicks
+// its "Add a key result" button until it has krs key results to fill in.
+func (p *player) newObjectiveModal(ctx context.Context, user, channel string, krs int) (slackemu.View, error) {
+	view, err := p.slashModal(ctx, user, channel, "new")
+	for n := 1; err == nil && n < krs; n++ {
+		view, err = p.addKeyResult(ctx, user, view)
+	}
+	return view, err
+}
+
+// addKeyResult clicks "Add a key result" in the new-objective modal and
+// returns the modal once the bot has updated it.
+func (p *player) addKeyResult(ctx context.Context, user string, view slackemu.View) (slackemu.View, error) {
+	if _, err := p.emu.ClickViewButton(ctx, user, view.ID, "objective_add_kr"); err != nil {
+		return view, fmt.Errorf("add a key result: %w", err)
+	}
+	wctx, cancel := p.waitCtx(ctx)
+	defer cancel()
+	updated := view
+	err := p.emu.WaitFor(wctx, func() bool {
+		v, ok := p.emu.ViewByID(view.ID)
+		updated = v
+		return ok && v.Hash != view.Hash
+	})
+	if err != nil {
+		return view, fmt.Errorf("add a key result: the modal did not change: %w", err)
+	}
+	return updated, nil
+}
+
 // schedulerTimers is how many timers okrbot's scheduler waits on between
 // runs: one per job (prune-events, sync-users, checkins, pace, reports).
 const schedulerTimers = 5
