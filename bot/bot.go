@@ -301,7 +301,6 @@ func (b *Bot) handleEvent(ctx context.Context, c *conn, evt socketmode.Event) {
 		if evt.Request == nil {
 			return
 		}
-
 		// Everything but a view submission is acked here and now: its ack
 		// never depends on the work. A submission's does (inline errors), so
 		// it gets a pool of its own, never queued behind follow-up work.
@@ -323,9 +322,10 @@ func (b *Bot) handleEvent(ctx context.Context, c *conn, evt socketmode.Event) {
 	}
 }
 
-// spawn runs f in its own goroutine once pool has room. Bounding the work
-// in flight keeps the socket's reader on the CPU, so acks stay prompt
-// however much follow-up work a burst brings.
+// spawn runs f in its own goroutine once pool has room, and, unless f
+// checks a submission before its ack, once the gate lets work through.
+// Bounding the work in flight keeps the socket's reader on the CPU, so acks
+// stay prompt however much follow-up work a burst brings.
 func (b *Bot) spawn(ctx context.Context, pool chan struct{}, envelopeID string, f func()) {
 	b.work.Add(1)
 	go func() {
@@ -413,7 +413,6 @@ func (b *Bot) ack(c *conn, req *socketmode.Request, payload any, since time.Time
 		b.log.Error("ack failed", slog.String("envelope_id", req.EnvelopeID), slog.String("error", err.Error()))
 	}
 	b.cfg.Observer.Envelope(req.Type, outcome, time.Since(since))
-
 }
 
 // firstTime claims key and reports whether this is its first delivery. When

@@ -349,11 +349,11 @@ func (s *Store) recordReading(ctx context.Context, tx *sqlx.Tx, r *okr.Reading, 
 }
 
 // hotQueries are the statements run for every reading, key result update,
-// pace check and new objective. They are prepared once per connection
+// pace check and new objective or KPI. They are prepared once per connection
 // rather than parsed and planned each time (see Store.prepared).
 var hotQueries = []string{recordReadingQuery, openAlertsQuery, openAlertQuery,
 	moveAlertsQuery, resolveAlertsQuery, appliedQuery, insertAlertEventsQuery,
-	createObjectiveQuery}
+	createObjectiveQuery, teamRolesQuery}
 
 // prepareHot prepares the hot queries on s's pool the first time. It takes
 // a connection of the pool: call it outside a transaction, so that

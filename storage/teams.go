@@ -81,6 +81,18 @@ func (s *Store) Team(ctx context.Context, id int64) (*okr.Team, error) {
 	return &t, nil
 }
 
+// teamRolesQuery reads a team and the roles in it of people ($2), in their
+// order, "" for those who are not members.
+const teamRolesQuery = `
+	SELECT ` + teamColumns + `,
+		ARRAY(
+			SELECT COALESCE(m.role, '')
+			FROM unnest($2::text[]) WITH ORDINALITY AS u(user_id, n)
+			LEFT JOIN team_members m ON m.team_id = t.id AND m.user_id = u.user_id
+			ORDER BY u.n) AS roles
+	FROM teams t
+	WHERE t.id = $1`
+
 // TeamRoles returns a team with the roles in it of people, in their order,
 // "" for those who are not members: one query for the look-ups of a form.
 func (s *Store) TeamRoles(ctx context.Context, id int64, userIDs []string) (*okr.Team, []okr.Role, error) {
@@ -88,15 +100,14 @@ func (s *Store) TeamRoles(ctx context.Context, id int64, userIDs []string) (*okr
 		okr.Team
 		Roles pq.StringArray `db:"roles"`
 	}
-	err := s.db.GetContext(ctx, &row, `
-		SELECT `+teamColumns+`,
-			ARRAY(
-				SELECT COALESCE(m.role, '')
-				FROM unnest($2::text[]) WITH ORDINALITY AS u(user_id, n)
-				LEFT JOIN team_members m ON m.team_id = t.id AND m.user_id = u.user_id
-				ORDER BY u.n) AS roles
-		FROM teams t
-		WHERE t.id = $1`, id, pq.Array(userIDs))
+	err := s.prepareHot(ctx)
+	var q *sqlx.Stmt
+	if err == nil {
+		q, err = s.stmt(ctx, nil, teamRolesQuery)
+	}
+	if err == nil {
+		err = q.GetContext(ctx, &row, id, pq.Array(userIDs))
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("storage: team roles: %w", mapError(err, "That team does not exist."))
 	}
