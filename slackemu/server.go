@@ -67,6 +67,10 @@ type Options struct {
 	// NoTranscript turns transcript recording off (Transcript returns nothing),
 	// e.g. for benchmarks with many messages.
 	NoTranscript bool
+	// ForgetClosedViews drops a modal once it is closed (ViewByID no longer
+	// finds it), so that a long benchmark's emulator does not grow, and
+	// collect its garbage, with every modal it ever showed.
+	ForgetClosedViews bool
 }
 
 func (o *Options) setDefaults() {

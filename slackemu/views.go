@@ -176,7 +176,7 @@ func (s *Server) viewsOpen(r *apiRequest) (obj, error) {
 	defer s.mu.Unlock()
 	t.used = true
 	for _, id := range s.stacks[t.userID] {
-		s.views[id].closed = true
+		s.closeLocked(id)
 	}
 	rec := s.newViewLocked(v, t.userID, "", "")
 	s.stacks[t.userID] = []string{rec.id}
@@ -292,13 +292,22 @@ func (s *Server) viewsPublish(r *apiRequest) (obj, error) {
 	return s.viewResponse(rec), nil
 }
 
+// closeLocked marks a modal closed, and forgets it with
+// Options.ForgetClosedViews.
+func (s *Server) closeLocked(id string) {
+	s.views[id].closed = true
+	if s.opts.ForgetClosedViews {
+		delete(s.views, id)
+	}
+}
+
 // closeViewLocked closes a modal and every modal above it.
 func (s *Server) closeViewLocked(userID, viewID string, all bool) {
 	stack := s.stacks[userID]
 	for i, id := range stack {
 		if id == viewID || all {
 			for _, c := range stack[i:] {
-				s.views[c].closed = true
+				s.closeLocked(c)
 			}
 			s.stacks[userID] = stack[:i]
 			break
