@@ -841,3 +841,41 @@ func TestRepeatedActionIDs(t *testing.T) {
 		t.Errorf("an option no select has: got %v", err)
 	}
 }
+
+func TestForgetClosedViews(t *testing.T) {
+	for _, forget := range []bool{false, true} {
+		t.Run(fmt.Sprintf("forget=%v", forget), func(t *testing.T) {
+			triggers := make(chan string, 1)
+			env := mustStart(t, slackemu.Options{ForgetClosedViews: forget}, func(sm *socketmode.Client, evt socketmode.Event) {
+				_ = sm.Ack(*evt.Request)
+				if d, ok := evt.Data.(slack.SlashCommand); ok {
+					triggers <- d.TriggerID
+				}
+			})
+			addPeople(env.emu)
+			ctx := testCtx(t)
+			if _, err := env.emu.SlashCommand(ctx, "UALICE", "CGENERAL", "/okr", ""); err != nil {
+				t.Fatal(err)
+			}
+			modal := slack.ModalViewRequest{Type: slack.VTModal, Title: plain("One"),
+				Blocks: slack.Blocks{BlockSet: []slack.Block{slack.NewSectionBlock(mrkdwn("One"), nil, nil)}}}
+			opened, err := env.api.OpenViewContext(ctx, <-triggers, modal)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := env.emu.ViewByID(opened.View.ID); !ok {
+				t.Fatal("open modal not found")
+			}
+			if _, err := env.emu.CloseView(ctx, "UALICE", opened.View.ID); err != nil {
+				t.Fatal(err)
+			}
+			v, ok := env.emu.ViewByID(opened.View.ID)
+			if ok == forget || (ok && !v.Closed) {
+				t.Errorf("closed modal: found %v (closed %v), want found %v", ok, v.Closed, !forget)
+			}
+			if _, err := env.api.UpdateViewContext(ctx, modal, "", "", opened.View.ID); slackErr(err) != "not_found" {
+				t.Errorf("update of a closed modal: got %v, want not_found", err)
+			}
+		})
+	}
+}
