@@ -83,7 +83,7 @@ func mustStartChild(tb testing.TB, opts slackemu.Options, env ...string) *harnes
 	p := &process{cmd: exec.Command(self), logs: &lockedBuffer{}, done: make(chan error, 1)}
 	p.cmd.Env = append(os.Environ(), childEnv+"=1",
 		"SLACK_BOT_TOKEN="+emu.BotToken(), "SLACK_APP_TOKEN="+emu.AppToken(), "SLACK_API_URL="+emu.APIURL(),
-		"DATABASE_URL="+pgtest.FreshDatabase(tb), "HTTP_ADDR=127.0.0.1:0", "LOG_LEVEL=warn",
+		"DATABASE_URL="+pgtest.FreshDatabase(tb), "HTTP_ADDR=127.0.0.1:0", "LOG_LEVEL=info",
 		"DEFAULT_TIMEZONE=UTC", "FISCAL_YEAR_START_MONTH=1", "SOCKET_MODE_CONNECTIONS="+conns)
 	p.cmd.Env = append(p.cmd.Env, env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
