@@ -24,6 +24,7 @@ const (
 // burst began, so under steady load, when envelopes never stop coming,
 // the gate stays open and nothing starves.
 type ackGate struct {
+	priority time.Duration // burstPriority; tests change it
 	mu       sync.Mutex
 	pending  int       // envelopes received and not acked yet
 	began    time.Time // when the current burst began
@@ -32,7 +33,7 @@ type ackGate struct {
 }
 
 func newAckGate() *ackGate {
-	g := &ackGate{whenIdle: make(chan struct{})}
+	g := &ackGate{priority: burstPriority, whenIdle: make(chan struct{})}
 	close(g.whenIdle)
 	return g
 }
@@ -66,12 +67,12 @@ func (g *ackGate) acked() {
 }
 
 // wait returns once no burst is going on, the burst has had its
-// burstPriority, or ctx ends.
+// priority, or ctx ends.
 func (g *ackGate) wait(ctx context.Context) {
 	for {
 		g.mu.Lock()
 		now := time.Now()
-		until := g.began.Add(burstPriority)
+		until := g.began.Add(g.priority)
 		idle := g.whenIdle
 		if g.pending == 0 {
 			until = minTime(until, g.last.Add(burstQuiet))

@@ -8,7 +8,7 @@ import (
 
 // waited runs g.wait in the background and returns a channel closed when
 // it returns.
-func waited(g *ackGate, ctx context.Context) chan struct{} {
+func waited(ctx context.Context, g *ackGate) chan struct{} {
 	done := make(chan struct{})
 	go func() { g.wait(ctx); close(done) }()
 	return done
@@ -34,13 +34,14 @@ func mustBlock(t *testing.T, done chan struct{}, what string) {
 
 func TestAckGate(t *testing.T) {
 	t.Run("open when nothing came", func(t *testing.T) {
-		mustReturn(t, waited(newAckGate(), t.Context()), "with no envelope")
+		mustReturn(t, waited(t.Context(), newAckGate()), "with no envelope")
 	})
 	t.Run("holds work until the burst is acked", func(t *testing.T) {
 		g := newAckGate()
+		g.priority = time.Hour // longer than any stall of a busy machine
 		g.received()
 		g.received()
-		done := waited(g, t.Context())
+		done := waited(t.Context(), g)
 		mustBlock(t, done, "with two envelopes pending")
 		g.acked()
 		mustBlock(t, done, "with one envelope pending")
@@ -51,24 +52,25 @@ func TestAckGate(t *testing.T) {
 		g := newAckGate()
 		g.received() // never acked
 		start := time.Now()
-		done := waited(g, t.Context())
+		done := waited(t.Context(), g)
 		mustReturn(t, done, "while an envelope stayed pending")
-		if d := time.Since(start); d < burstPriority/2 {
+		if d := time.Since(start); d < g.priority/2 {
 			t.Errorf("wait returned after %v, before the burst had its priority", d)
 		}
 		// The burst has had its turn: later work does not wait.
-		mustReturn(t, waited(g, t.Context()), "after the burst's priority")
+		mustReturn(t, waited(t.Context(), g), "after the burst's priority")
 	})
 	t.Run("stray acks do not close it", func(t *testing.T) {
 		g := newAckGate()
 		g.acked()
-		mustReturn(t, waited(g, t.Context()), "after an ack without an envelope")
+		mustReturn(t, waited(t.Context(), g), "after an ack without an envelope")
 	})
 	t.Run("ends with its context", func(t *testing.T) {
 		g := newAckGate()
+		g.priority = time.Hour
 		g.received()
 		ctx, cancel := context.WithCancel(t.Context())
-		done := waited(g, ctx)
+		done := waited(ctx, g)
 		cancel()
 		mustReturn(t, done, "when its context ended")
 	})

@@ -466,7 +466,7 @@ func (b *Bot) cmdAddKeyResult(ctx context.Context, in commandInput) (*reply, err
 		}
 	}
 	if len(mine) == 0 {
-		return nil, okr.Errorf(okr.ENOTFOUND, "Your teams have no objectives in %s yet. Create one with `/okr new`.", q.Label())
+		return nil, okr.Errorf(okr.ENOTFOUND, "Your teams have no open objectives in %s. Create one with `/okr new`.", q.Label())
 	}
 	return nil, b.openView(ctx, in.Slash.TriggerID, addKeyResultModal(privateMetadata{ChannelID: in.Slash.ChannelID}, mine, me))
 }

@@ -91,11 +91,11 @@ func (t *limitedTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	status := "error"
 	if err == nil {
 		status = strconv.Itoa(resp.StatusCode)
-		if resp.StatusCode == http.StatusOK && echoedViews[method] {
-			trimViewEcho(resp)
-		}
 	}
 	t.obs.SlackCall(method, status, time.Since(start))
+	if err == nil && resp.StatusCode == http.StatusOK && echoedViews[method] {
+		trimViewEcho(resp)
+	}
 	return resp, err
 }
 

@@ -182,9 +182,16 @@ func (b *Bot) onInteraction(ctx context.Context, log *slog.Logger, c *conn, req 
 			log.Warn("submission of an unknown view", slog.String("callback_id", cb.View.CallbackID))
 			return
 		}
+		acked := false
+		defer func() {
+			if !acked {
+				b.gate.acked() // the handler panicked: the envelope is no longer pending
+			}
+		}()
 		vctx, cancel := context.WithTimeout(ctx, viewAckBudget)
 		ack, after := h(vctx, log.With(slog.String("callback_id", cb.View.CallbackID)), cb)
 		cancel()
+		acked = true
 		b.ack(c, req, ack, arrived)
 		if after != nil {
 			b.spawn(ctx, b.followUps, req.EnvelopeID, func() { after(ctx) })

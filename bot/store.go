@@ -40,7 +40,7 @@ type Store interface {
 	TeamMembers(ctx context.Context, teamID int64) ([]okr.Member, error)
 
 	// CreateObjective stores an objective in period p with its key results
-	// (o.KeyResults) in one transaction, setting their IDs.
+	// (o.KeyResults), all or nothing, setting their IDs.
 	CreateObjective(ctx context.Context, o *okr.Objective, p okr.Period) error
 	// Objective returns an objective with its key results.
 	Objective(ctx context.Context, id int64) (*okr.Objective, error)
