@@ -64,9 +64,9 @@ func runChild() int {
 // in a process of its own the bot's scheduler and garbage collector serve
 // the bot alone, as in production. env adds to or overrides the
 // configuration; SOCKET_MODE_CONNECTIONS comes from this process's
-// environment when set. The process gets SIGTERM when the test ends; with
-// OKRBOT_TEST_CHILD_CPUPROFILE set to a file name, it writes its CPU
-// profile there.
+// environment when set, else it is 4, as in the Kubernetes manifest. The
+// process gets SIGTERM when the test ends; with OKRBOT_TEST_CHILD_CPUPROFILE
+// set to a file name, it writes its CPU profile there.
 func mustStartChild(tb testing.TB, opts slackemu.Options, env ...string) *harness {
 	tb.Helper()
 	self, err := os.Executable()
@@ -78,7 +78,7 @@ func mustStartChild(tb testing.TB, opts slackemu.Options, env ...string) *harnes
 	demoWorkspace(emu)
 	conns := os.Getenv("SOCKET_MODE_CONNECTIONS")
 	if conns == "" {
-		conns = "2"
+		conns = "4" // as in manifests/kubernetes/deployment.yaml
 	}
 	p := &process{cmd: exec.Command(self), logs: &lockedBuffer{}, done: make(chan error, 1)}
 	p.cmd.Env = append(os.Environ(), childEnv+"=1",
