@@ -209,7 +209,7 @@ func TestNewObjectiveNeedsATeam(t *testing.T) {
 func TestAddKeyResult(t *testing.T) {
 	h := mustStart(t, slackemu.Options{})
 	h.withTeam(t)
-	mustContain(t, h.slash(t, alice, "kr add"), "no objectives in")
+	mustContain(t, h.slash(t, alice, "kr add"), "no open objectives in")
 	view := h.newObjectiveModal(t, alice, 3)
 	if errs := h.submitErrors(t, alice, view, goodObjective()); errs != nil {
 		t.Fatal(errs)
