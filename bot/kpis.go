@@ -235,8 +235,10 @@ func (b *Bot) submitKPI(ctx context.Context, log *slog.Logger, cb slack.Interact
 	errs := fieldErrors{}
 
 	var team *okr.Team
+	var ownerRole okr.Role
 	var old *okr.KPI
 	var err error
+	owner := f.user(fieldOwner)
 	if editing {
 		old, err = b.store.KPI(ctx, meta.KPIID)
 		if okr.ErrorCode(err) == okr.ENOTFOUND || (err == nil && old.ArchivedAt != nil) {
@@ -244,20 +246,22 @@ func (b *Bot) submitKPI(ctx context.Context, log *slog.Logger, cb slack.Interact
 		} else if err != nil {
 			return b.formFailure(log, err, fieldKPIName)
 		}
-		if team, err = b.store.Team(ctx, old.TeamID); err != nil {
+		var roles []okr.Role
+		if team, roles, err = b.store.TeamRoles(ctx, old.TeamID, []string{owner}); err != nil {
 			return b.formFailure(log, err, fieldKPIName)
 		}
+		ownerRole = roles[0]
 		if err := b.requireKPIManager(ctx, old, team, me, "change"); err != nil {
 			return b.formFailure(log, err, fieldKPIName)
 		}
-	} else if team, _, err = b.teamFromForm(ctx, f.selected(fieldTeam), me, ""); err != nil {
+	} else if team, ownerRole, err = b.teamFromForm(ctx, f.selected(fieldTeam), me, owner); err != nil {
 		return b.formFailure(log, err, fieldTeam)
 	}
 
 	k := &okr.KPI{
 		TeamID:     team.ID,
 		Name:       f.text(fieldKPIName),
-		OwnerID:    f.user(fieldOwner),
+		OwnerID:    owner,
 		Unit:       f.text(fieldUnit),
 		Direction:  okr.Direction(f.selected(fieldDirection)),
 		Cadence:    okr.Cadence(f.selected(fieldCadence)),
@@ -300,9 +304,7 @@ func (b *Bot) submitKPI(ctx context.Context, log *slog.Logger, cb slack.Interact
 		errs.add(fieldDataSource, fmt.Sprintf("Keep it to %d characters.", maxDataSourceLen))
 	}
 	if k.OwnerID != "" {
-		if msg, err := b.ownerProblem(ctx, team, k.OwnerID); err != nil {
-			return b.formFailure(log, err, fieldOwner)
-		} else if msg != "" {
+		if msg := notMemberProblem(team, k.OwnerID, ownerRole); msg != "" {
 			errs.add(fieldOwner, msg)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -877,5 +878,44 @@ func TestForgetClosedViews(t *testing.T) {
 				t.Errorf("update of a closed modal: got %v, want not_found", err)
 			}
 		})
+	}
+}
+
+func TestHoldEnvelopes(t *testing.T) {
+	var got atomic.Int32
+	env := mustStart(t, slackemu.Options{}, func(sm *socketmode.Client, evt socketmode.Event) {
+		got.Add(1)
+		_ = sm.Ack(*evt.Request)
+	})
+	addPeople(env.emu)
+	ctx := testCtx(t)
+	held, release := env.emu.HoldEnvelopes()
+	const n = 3
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			_, err := env.emu.SlashCommand(ctx, "UALICE", "CGENERAL", "/okr", "help")
+			errs <- err
+		}()
+	}
+	if err := env.emu.WaitFor(ctx, func() bool { return held() == n }); err != nil {
+		t.Fatalf("%d envelopes held, want %d: %v", held(), n, err)
+	}
+	time.Sleep(50 * time.Millisecond) // a held envelope would have reached the app by now
+	if g := got.Load(); g != 0 {
+		t.Fatalf("the app got %d envelopes while they were held, want 0", g)
+	}
+	release()
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if g := got.Load(); g != n {
+		t.Errorf("after release the app got %d envelopes, want %d", g, n)
+	}
+	// Released, the emulator delivers at once again.
+	if _, err := env.emu.SlashCommand(ctx, "UALICE", "CGENERAL", "/okr", "help"); err != nil || got.Load() != n+1 {
+		t.Errorf("after release: %v, %d envelopes, want %d", err, got.Load(), n+1)
 	}
 }

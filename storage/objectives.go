@@ -35,11 +35,7 @@ func (s *Store) CreateObjective(ctx context.Context, o *okr.Objective, p okr.Per
 	}
 	if err == nil && !created {
 		// The period's first objective: store the period, then the objective.
-		err = s.withTx(ctx, func(tx *sqlx.Tx) error {
-			_, err := upsertPeriod(ctx, tx, p)
-			return err
-		})
-		if err == nil {
+		if _, err = upsertPeriod(ctx, s.db, p); err == nil {
 			created, err = s.insertObjective(ctx, o, p, now)
 		}
 		if err == nil && !created {
@@ -127,19 +123,19 @@ func (s *Store) insertObjective(ctx context.Context, o *okr.Objective, p okr.Per
 }
 
 // upsertPeriod returns the id of the period row labelled like p, storing it
-// first if needed. The row is read without a lock when it exists, as it
-// almost always does: an upsert would lock it until the transaction ends,
-// and every objective created for the same period would wait on the one
-// before it.
-func upsertPeriod(ctx context.Context, tx *sqlx.Tx, p okr.Period) (int64, error) {
+// first if needed, in a transaction or on the pool (q). The row is read
+// without a lock when it exists, as it almost always does: an upsert would
+// lock it until the transaction ends, and every objective created for the
+// same period would wait on the one before it.
+func upsertPeriod(ctx context.Context, q sqlx.QueryerContext, p okr.Period) (int64, error) {
 	var id int64
-	err := tx.GetContext(ctx, &id, `SELECT id FROM periods WHERE label = $1`, p.Label())
+	err := sqlx.GetContext(ctx, q, &id, `SELECT id FROM periods WHERE label = $1`, p.Label())
 	if !errors.Is(err, sql.ErrNoRows) {
 		return id, err
 	}
 	// DO UPDATE rather than DO NOTHING so that RETURNING yields the row a
 	// concurrent transaction stored first.
-	err = tx.QueryRowxContext(ctx, `
+	err = q.QueryRowxContext(ctx, `
 		INSERT INTO periods (label, kind, starts_at, ends_at)
 		VALUES ($1, $2, $3, $4)
 		ON CONFLICT (label) DO UPDATE SET label = EXCLUDED.label

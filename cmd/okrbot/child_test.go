@@ -27,9 +27,6 @@ func runChild() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cfg, err := LoadConfig()
-	if err == nil {
-		err = cfg.Validate(needSlack | needDatabase)
-	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "okrbot:", err)
 		return 2
@@ -47,12 +44,9 @@ func runChild() int {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	m := NewMain(cfg, newLogger(os.Stderr, cfg.logLevel))
-	defer m.Close()
-	m.NoRateLimit = true
-	if err := m.Run(ctx); err != nil {
+	if err := runBot(ctx, cfg, os.Stderr, func(m *Main) { m.NoRateLimit = true }); err != nil {
 		fmt.Fprintln(os.Stderr, "okrbot:", err)
-		return 1
+		return exitCode(err)
 	}
 	return 0
 }
@@ -62,12 +56,12 @@ func runChild() int {
 // process, and a fresh database, and waits until its sockets are
 // connected. The emulator stands for Slack, whose work is not the bot's:
 // in a process of its own the bot's scheduler and garbage collector serve
-// the bot alone, as in production. env adds to or overrides the
-// configuration; SOCKET_MODE_CONNECTIONS comes from this process's
-// environment when set, else it is 4, as in the Kubernetes manifest. The
-// process gets SIGTERM when the test ends; with OKRBOT_TEST_CHILD_CPUPROFILE
-// set to a file name, it writes its CPU profile there.
-func mustStartChild(tb testing.TB, opts slackemu.Options, env ...string) *harness {
+// the bot alone, as in production. SOCKET_MODE_CONNECTIONS comes from this
+// process's environment when set, else it is 4, as in the Kubernetes
+// manifest. The process gets SIGTERM when the test ends; with
+// OKRBOT_TEST_CHILD_CPUPROFILE set to a file name, it writes its CPU
+// profile there.
+func mustStartChild(tb testing.TB, opts slackemu.Options) *harness {
 	tb.Helper()
 	self, err := os.Executable()
 	if err != nil {
@@ -85,7 +79,6 @@ func mustStartChild(tb testing.TB, opts slackemu.Options, env ...string) *harnes
 		"SLACK_BOT_TOKEN="+emu.BotToken(), "SLACK_APP_TOKEN="+emu.AppToken(), "SLACK_API_URL="+emu.APIURL(),
 		"DATABASE_URL="+pgtest.FreshDatabase(tb), "HTTP_ADDR=127.0.0.1:0", "LOG_LEVEL=info",
 		"DEFAULT_TIMEZONE=UTC", "FISCAL_YEAR_START_MONTH=1", "SOCKET_MODE_CONNECTIONS="+conns)
-	p.cmd.Env = append(p.cmd.Env, env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
 	if err := p.cmd.Start(); err != nil {
 		tb.Fatal(err)

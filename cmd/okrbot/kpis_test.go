@@ -274,6 +274,7 @@ func TestKPIRecordInput(t *testing.T) {
 		}
 		mustContain(t, string(view.JSON), `"initial_value":"ticket-backlog"`, `"initial_value":"5,000"`)
 		v := values{"name": "ticket-backlog", "unit": "tickets", "warning": "4k", "critical": "8k"}
+		h.mustRefuse(t, bob, view, v.with(values{"owner": slackemu.UserSelect(dana)}), "owner", "<@U0DANA> isn't in Platform")
 		before := h.p.seen(bob, demoChannel)
 		if errs := h.submitErrors(t, bob, view, v); errs != nil {
 			t.Fatalf("edit refused: %v", errs)

@@ -94,12 +94,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	switch cmd {
 	case "run":
-		if err := cfg.Validate(needSlack | needDatabase); err != nil {
-			return usageError{err}
-		}
-		m := NewMain(cfg, newLogger(stderr, cfg.logLevel))
-		defer m.Close()
-		return m.Run(ctx)
+		return runBot(ctx, cfg, stderr, nil)
 	case "migrate":
 		if err := cfg.Validate(needDatabase); err != nil {
 			return usageError{err}
@@ -118,6 +113,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	printUsage(stderr)
 	return usageError{fmt.Errorf("unknown command %q", cmd)}
+}
+
+// runBot is `okrbot run`: it serves until ctx ends. tune, when set, may
+// change the program before it runs (tests).
+func runBot(ctx context.Context, cfg Config, stderr io.Writer, tune func(*Main)) error {
+	if err := cfg.Validate(needSlack | needDatabase); err != nil {
+		return usageError{err}
+	}
+	m := NewMain(cfg, newLogger(stderr, cfg.logLevel))
+	defer m.Close()
+	if tune != nil {
+		tune(m)
+	}
+	return m.Run(ctx)
 }
 
 func printUsage(w io.Writer) {
